@@ -1,0 +1,12 @@
+"""pgproofs: a machine-checked companion to the CS285 Lecture 5 policy-gradient notes.
+
+    from pgproofs import FiniteMDP, SoftmaxPolicy, Batch, exact, check
+"""
+
+from pgproofs import check, exact
+from pgproofs.mdp import Batch, FiniteMDP
+from pgproofs.policy import SoftmaxPolicy
+
+__version__ = "0.1.0"
+
+__all__ = ["Batch", "FiniteMDP", "SoftmaxPolicy", "check", "exact", "__version__"]

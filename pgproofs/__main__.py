@@ -1,0 +1,5 @@
+import sys
+
+from pgproofs.cli import main
+
+sys.exit(main())

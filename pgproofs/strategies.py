@@ -1,0 +1,116 @@
+"""Hypothesis strategies for small finite MDPs and softmax policies.
+
+Compose them in your own properties::
+
+    from hypothesis import given
+    from pgproofs import strategies as pst
+
+    @given(pst.mdps_and_policies())
+    def test_my_estimator(case):
+        mdp, policy = case
+        ...
+
+Sizes default to what exact enumeration handles in milliseconds
+(S, A <= 3, T <= 3). Degenerate cases are drawn on purpose: a single state
+or action, deterministic dynamics, all-zero rewards, near-deterministic
+policies; they are where estimators written by hand usually break.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from pgproofs.mdp import FiniteMDP
+from pgproofs.policy import SoftmaxPolicy
+
+__all__ = ["distributions", "finite_mdps", "mdps_and_policies", "softmax_policies"]
+
+
+def _check_range(name: str, lo: int, hi: int, least: int) -> None:
+    if not (isinstance(lo, int) and isinstance(hi, int)) or lo < least or hi < lo:
+        raise ValueError(f"{name}: need integers with {least} <= min <= max, got ({lo}, {hi})")
+
+
+@st.composite
+def distributions(draw, size: int, *, allow_deterministic: bool = True) -> np.ndarray:
+    """A probability vector of length ``size``; sometimes one-hot, sometimes with zeros."""
+    if size < 1:
+        raise ValueError(f"size: must be >= 1, got {size}")
+    if allow_deterministic and draw(st.integers(0, 4)) == 0:
+        p = np.zeros(size)
+        p[draw(st.integers(0, size - 1))] = 1.0
+        return p
+    w = np.array(draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0])
+                               | st.floats(0.05, 4.0), min_size=size, max_size=size)))
+    if w.sum() == 0.0:
+        w[draw(st.integers(0, size - 1))] = 1.0
+    return w / w.sum()
+
+
+@st.composite
+def finite_mdps(draw, *, states: tuple[int, int] = (1, 3), actions: tuple[int, int] = (1, 3),
+                horizon: tuple[int, int] = (1, 3), reward_scale: float = 2.0,
+                deterministic: bool | None = None, zero_rewards: bool | None = None,
+                discount: float = 1.0) -> FiniteMDP:
+    """A FiniteMDP with S, A, T drawn from the inclusive ranges given.
+
+    deterministic / zero_rewards: True forces, False forbids, None (default)
+    lets Hypothesis decide. Rewards lie in [-reward_scale, reward_scale] and
+    include small integers so that cancellations can occur.
+    """
+    _check_range("states", *states, least=1)
+    _check_range("actions", *actions, least=1)
+    _check_range("horizon", *horizon, least=1)
+    if not reward_scale > 0:
+        raise ValueError(f"reward_scale: must be > 0, got {reward_scale}")
+    S = draw(st.integers(*states))
+    A = draw(st.integers(*actions))
+    T = draw(st.integers(*horizon))
+    det = draw(st.booleans()) if deterministic is None else deterministic
+    initial = draw(distributions(S))
+    rows = [draw(distributions(S, allow_deterministic=True)) for _ in range(S * A)]
+    if det:
+        rows = [np.eye(S)[int(np.argmax(r))] for r in rows]
+    transitions = np.array(rows).reshape(S, A, S)
+    zero = draw(st.integers(0, 9)) == 0 if zero_rewards is None else zero_rewards
+    if zero:
+        rewards = np.zeros((S, A))
+    else:
+        values = st.sampled_from([-1.0, 0.0, 1.0]) | st.floats(-reward_scale, reward_scale,
+                                                              allow_subnormal=False)
+        rewards = np.array(draw(st.lists(values, min_size=S * A, max_size=S * A))).reshape(S, A)
+    return FiniteMDP(initial, transitions, rewards, T, discount=discount)
+
+
+@st.composite
+def softmax_policies(draw, mdp_or_shape, *, max_logit: float = 3.0,
+                     near_deterministic: bool = True) -> SoftmaxPolicy:
+    """A SoftmaxPolicy for a FiniteMDP (or an (S, A) shape).
+
+    Logits lie in [-max_logit, max_logit]; with ``near_deterministic`` a state
+    sometimes gets one logit of +8, i.e. pi(a|s) within about 1e-3 of 1.
+    """
+    shape = (mdp_or_shape.n_states, mdp_or_shape.n_actions) \
+        if isinstance(mdp_or_shape, FiniteMDP) else tuple(mdp_or_shape)
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"mdp_or_shape: expected a FiniteMDP or an (S, A) shape, got {shape}")
+    if not max_logit > 0:
+        raise ValueError(f"max_logit: must be > 0, got {max_logit}")
+    S, A = shape
+    logits = np.array(draw(st.lists(st.floats(-max_logit, max_logit, allow_subnormal=False),
+                                    min_size=S * A, max_size=S * A))).reshape(S, A)
+    if near_deterministic and A > 1 and draw(st.integers(0, 4)) == 0:
+        s = draw(st.integers(0, S - 1))
+        logits[s] = 0.0
+        logits[s, draw(st.integers(0, A - 1))] = 8.0
+    return SoftmaxPolicy(logits)
+
+
+@st.composite
+def mdps_and_policies(draw, *, n_policies: int = 1, **mdp_kwargs):
+    """(mdp, policy) or, with n_policies = k > 1, (mdp, policy_1, ..., policy_k)."""
+    if n_policies < 1:
+        raise ValueError(f"n_policies: must be >= 1, got {n_policies}")
+    mdp = draw(finite_mdps(**mdp_kwargs))
+    return (mdp, *[draw(softmax_policies(mdp)) for _ in range(n_policies)])
