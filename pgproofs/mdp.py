@@ -35,7 +35,7 @@ def _probabilities(name: str, p: np.ndarray) -> None:
         idx = tuple(int(i) for i in np.argwhere(np.atleast_1d(bad))[0])
         total = float(np.atleast_1d(sums)[idx])
         where = f" at index {idx}" if p.ndim > 1 else ""
-        raise ValueError(f"{name}: probabilities sum to {total!r}{where}, not 1 (atol {PROB_ATOL})")
+        raise ValueError(f"{name}: probabilities sum to {total:.12g}{where}, not 1 (atol {PROB_ATOL:g})")
 
 
 @dataclass(frozen=True)
