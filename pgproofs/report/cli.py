@@ -1,0 +1,190 @@
+"""``pgproofs report`` and ``pgproofs claims``.
+
+``report`` runs the whole suite (slow and end-to-end checks included) from the
+project root and renders reports/index.html; with ``--from`` it only renders.
+``claims`` lists the registry with each claim's status from the last
+evidence.json. Errors in the evidence file exit with status 2 and a message
+naming the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "find_project_root", "run_report", "run_claims"]
+
+EVIDENCE = Path("reports") / "evidence.json"
+INDEX = Path("reports") / "index.html"
+
+
+class NotACheckout(RuntimeError):
+    """No pgproofs project root above the working directory."""
+
+
+def find_project_root(start: str | Path | None = None) -> Path:
+    """The nearest directory, from ``start`` (default: cwd) upwards, holding the
+    pgproofs pyproject.toml and a tests/ directory."""
+    start = Path(start or Path.cwd()).resolve()
+    for d in (start, *start.parents):
+        pyproject = d / "pyproject.toml"
+        if pyproject.is_file() and (d / "tests").is_dir():
+            try:
+                name = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["name"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if name == "pgproofs":
+                return d
+    raise NotACheckout(
+        f"no pgproofs checkout (a pyproject.toml for pgproofs next to tests/) in {start} or "
+        "above; run this inside a clone of pgproofs, or render an existing evidence file "
+        "with --from PATH")
+
+
+def _error(command: str, message: str) -> int:
+    print(f"pgproofs {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``report`` and ``claims`` subcommands to the ``pgproofs`` parser."""
+    p = subparsers.add_parser(
+        "report", help="run every check and write the HTML report",
+        description="Run the whole suite (slow and end-to-end checks included) with "
+                    "`python -m pytest -n auto -m \"\"` from the project root, then render "
+                    "reports/index.html. With --from, only render an existing evidence file. "
+                    "Exit status is non-zero when the suite failed; the report is written "
+                    "anyway. Extra pytest arguments go after `--`.")
+    p.add_argument("--from", dest="source", metavar="PATH",
+                   help="render this evidence.json instead of running the suite")
+    p.add_argument("-o", "--output", metavar="PATH",
+                   help="where to write the HTML (default: reports/index.html)")
+    p.add_argument("-n", "--workers", default="auto", metavar="N",
+                   help="pytest-xdist workers (default: auto)")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="also save a headless-Chromium screenshot of the report")
+    p.add_argument("pytest_args", nargs="*", metavar="PYTEST_ARG",
+                   help="extra arguments for pytest (after --)")
+    p.set_defaults(func=run_report)
+
+    q = subparsers.add_parser(
+        "claims", help="list the claims and their status",
+        description="The claims of the notes with each one's status (verified, failed, "
+                    "unverified) from the last evidence.json.")
+    q.add_argument("--json", action="store_true", help="print a JSON list")
+    q.add_argument("--from", dest="source", metavar="PATH",
+                   help="the evidence file (default: reports/evidence.json of the checkout)")
+    q.set_defaults(func=run_claims)
+
+
+def _run_suite(root: Path, evidence: Path, workers: str, extra: list[str]) -> int:
+    # A stale file from an earlier run must not be reported as this run's result.
+    if evidence.exists():
+        evidence.unlink()
+    cmd = [sys.executable, "-m", "pytest", "-n", str(workers), "-m", "",
+           "--evidence", str(evidence), *extra]
+    print("pgproofs report: running " + " ".join(cmd[1:]) + f"  (in {root})", flush=True)
+    try:
+        return subprocess.call(cmd, cwd=root)
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from pgproofs.report.build import EvidenceError, load_evidence, statuses
+    from pgproofs.report.render import write_report
+
+    rc = 0
+    if args.source:
+        source = Path(args.source)
+        output = Path(args.output) if args.output else source.parent / "index.html"
+        try:
+            doc = load_evidence(source)
+        except EvidenceError as exc:
+            return _error("report", str(exc))
+    else:
+        try:
+            root = find_project_root()
+        except NotACheckout as exc:
+            return _error("report", str(exc))
+        source = root / EVIDENCE
+        output = Path(args.output) if args.output else root / INDEX
+        rc = _run_suite(root, source, args.workers, list(args.pytest_args))
+        if source.exists():
+            try:
+                doc = load_evidence(source)
+            except EvidenceError as exc:
+                return _error("report", str(exc))
+        else:
+            doc = {"claims": {}, "meta": {"note": f"The test run ended with exit status {rc} "
+                                          "and wrote no evidence: every claim is unverified."}}
+    path = write_report(doc, output, source=str(source))
+    counts = list(statuses(doc).values())
+    summary = ", ".join(f"{counts.count(s)} {s}" for s in ("verified", "failed", "unverified"))
+    print(f"pgproofs report: wrote {path} ({summary})")
+    if args.screenshot:
+        from pgproofs.report.browser import screenshot
+
+        try:
+            png = screenshot(path, args.screenshot)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            print(f"pgproofs report: warning: no screenshot ({exc})", file=sys.stderr)
+            return rc or 1
+        print(f"pgproofs report: screenshot {png}")
+    if rc == 0 and counts.count("failed"):
+        rc = 1
+    return rc
+
+
+def claims_table(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The registry with statuses, as JSON-ready dicts in the order of the notes."""
+    from pgproofs import claims as registry
+    from pgproofs.report.build import claim_status
+
+    found = doc.get("claims", {})
+    out = []
+    for c in registry.CLAIMS.values():
+        status, problems = claim_status(found.get(c.id))
+        out.append({"id": c.id, "section": c.section, "title": c.title, "status": status,
+                    "expected": c.expected, "methods": c.methods, "module": c.module,
+                    "problems": problems})
+    return out
+
+
+def run_claims(args: argparse.Namespace) -> int:
+    from pgproofs.report.build import EvidenceError, load_evidence
+
+    if args.source:
+        source = Path(args.source)
+    else:
+        try:
+            source = find_project_root() / EVIDENCE
+        except NotACheckout:
+            source = EVIDENCE
+    try:
+        doc = load_evidence(source)
+    except EvidenceError as exc:
+        if args.source or source.exists():
+            return _error("claims", str(exc))
+        print(f"pgproofs claims: no evidence at {source}; every claim is unverified "
+              "(run `pgproofs report`)", file=sys.stderr)
+        doc = {"claims": {}, "meta": {}}
+    rows = claims_table(doc)
+    if args.json:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        return 0
+    head = ("ID", "STATUS", "EXPECTED", "SECTION", "TITLE")
+    cells = [head] + [(r["id"], r["status"], r["expected"], r["section"], r["title"])
+                      for r in rows]
+    widths = [max(len(row[k]) for row in cells) for k in range(len(head) - 1)]
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[-1])
+    statuses = [r["status"] for r in rows]
+    print(f"\n{len(rows)} claims: " + ", ".join(
+        f"{statuses.count(s)} {s}" for s in ("verified", "failed", "unverified")))
+    return 0
