@@ -9,6 +9,7 @@ never hides the rest of the report.
 
 from __future__ import annotations
 
+import functools
 import json
 from importlib import resources
 from pathlib import Path
@@ -145,9 +146,16 @@ def _view(item: Mapping[str, Any], uid: str) -> dict[str, Any]:
         return base | {"title": str(item.get("title", "")),
                        "tables": _counterexample_tables(item)}
     if kind == "curve":
+        key = json.dumps(item, sort_keys=True, ensure_ascii=False)
         return base | {"title": str(item.get("title", "")),
-                       "svg": Markup(curve_svg(item, salt=f"pgproofs-{uid}"))}
+                       "svg": Markup(_cached_svg(key, f"pgproofs-{uid}"))}
     raise ValueError(f"kind: unknown evidence kind {kind!r}")
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_svg(item_json: str, salt: str) -> str:
+    # matplotlib takes ~0.1-0.4 s a plot; the same curve re-rendered is served from here.
+    return curve_svg(json.loads(item_json), salt=salt)
 
 
 def evidence_item(item: Any, uid: str) -> dict[str, Any]:
