@@ -18,7 +18,8 @@ from pgproofs import exact
 from pgproofs.mdp import Batch, FiniteMDP
 from pgproofs.policy import SoftmaxPolicy
 
-__all__ = ["Estimator", "Moments", "assert_unbiased", "exact_moments"]
+__all__ = ["Estimator", "Moments", "assert_unbiased", "compare_variance", "exact_moments",
+           "from_surrogate_loss", "mc_unbiased"]
 
 Estimator = Callable[[Batch, SoftmaxPolicy], np.ndarray]
 MAX_TUPLES = 200_000
@@ -128,3 +129,34 @@ def assert_unbiased(estimator: Estimator, mdp: FiniteMDP, policy: SoftmaxPolicy,
             f"{truth[s, a]:.6g}, atol {atol:g} (batch_size={batch_size}, "
             f"{m.n_tuples} batches enumerated)")
     return m
+
+
+# Thin entry points to the modules that implement them. The imports are
+# deferred: ``surrogate`` needs torch (kept out of ``import pgproofs``), and
+# ``montecarlo`` imports this module.
+
+def from_surrogate_loss(loss_fn):
+    """Estimator whose estimate is MINUS the autograd gradient of ``loss_fn(logits, batch)``.
+
+    See ``pgproofs.surrogate.from_surrogate_loss``.
+    """
+    from pgproofs.surrogate import from_surrogate_loss as _from_surrogate_loss
+    return _from_surrogate_loss(loss_fn)
+
+
+def mc_unbiased(estimator, mdp, policy, **kwargs):
+    """Monte Carlo test of E[estimator] = exact.policy_gradient with false-alarm rate <= alpha.
+
+    See ``pgproofs.montecarlo.mc_unbiased`` for the arguments and the method.
+    """
+    from pgproofs import montecarlo
+    return montecarlo.mc_unbiased(estimator, mdp, policy, **kwargs)
+
+
+def compare_variance(est_a, est_b, mdp, policy, **kwargs):
+    """Total variances of two estimators (exact when enumerable) and which is lower.
+
+    See ``pgproofs.montecarlo.compare_variance``.
+    """
+    from pgproofs import montecarlo
+    return montecarlo.compare_variance(est_a, est_b, mdp, policy, **kwargs)
