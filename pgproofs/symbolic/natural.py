@@ -245,13 +245,13 @@ def fisher_identities_gaussian() -> dict[str, object]:
 def kkt_natural_step() -> dict[str, object]:
     """NG-4: max_d d^T g s.t. 1/2 d^T F d <= eps for a symbolic 2x2 positive-definite F.
 
-    Stationarity g = lambda F d gives d = F^{-1} g / lambda; the active
-    constraint gives lambda = sqrt(g^T F^{-1} g / (2 eps)), so
-    d = alpha F^{-1} g with alpha = sqrt(2 eps / g^T F^{-1} g). The notes'
-    constraint d^T F d <= eps gives alpha_notes = sqrt(eps / g^T F^{-1} g),
-    smaller by sqrt(2).
+    Stationarity g = lambda F d gives d = F^{-1} g / lambda, whose constraint
+    value is q / (2 lambda^2) with q = g^T F^{-1} g > 0. The active constraint
+    (complementary slackness with lambda > 0) gives lambda = sqrt(q / (2 eps)), so
+    d = alpha F^{-1} g with alpha = sqrt(2 eps / q). The notes' constraint
+    d^T F d <= eps gives alpha_notes = sqrt(eps / q), smaller by sqrt(2).
     """
-    a, c, eps, lam = sp.symbols("a c epsilon lambda", positive=True)
+    a, c, eps, lam, q = sp.symbols("a c epsilon lambda q", positive=True)
     b = sp.Symbol("b", real=True)
     g = sp.Matrix(sp.symbols("g1:3", real=True))
     d = sp.Matrix(sp.symbols("d1:3", real=True))
@@ -261,15 +261,18 @@ def kkt_natural_step() -> dict[str, object]:
     d_of_lambda = d.subs(sp.solve(stationarity, list(d), dict=True)[0])
     natural = fisher.inv() * g
     g_finv_g = sp.simplify((g.T * natural)[0])
-    constraint = sp.simplify((d_of_lambda.T * fisher * d_of_lambda)[0] / 2 - eps)
-    multipliers = sp.solve(constraint, lam)
-    alpha = sp.sqrt(2 * eps / g_finv_g)
-    alpha_notes = sp.sqrt(eps / g_finv_g)
-    return {"fisher": fisher, "lagrangian": lagrangian, "step_of_multiplier": d_of_lambda,
-            "natural_direction": natural, "g_finv_g": g_finv_g, "multipliers": multipliers,
-            "multiplier": 1 / alpha, "alpha": alpha, "alpha_notes": alpha_notes,
+    constraint_of_lambda = sp.simplify((d_of_lambda.T * fisher * d_of_lambda)[0] / 2)
+    # lambda is declared positive (dual feasibility), so solve keeps the admissible root only
+    multipliers = sp.solve(q / (2 * lam**2) - eps, lam)
+    alpha = sp.sqrt(2 * eps / q)
+    alpha_notes = sp.sqrt(eps / q)
+    return {"fisher": fisher, "lagrangian": lagrangian, "stationarity": stationarity,
+            "step_of_multiplier": d_of_lambda, "natural_direction": natural,
+            "g_finv_g": g_finv_g, "constraint_of_multiplier": constraint_of_lambda,
+            "multipliers": multipliers, "alpha": alpha, "alpha_notes": alpha_notes,
             "alpha_ratio": sp.simplify(alpha / alpha_notes),
-            "positive_definite": [a, a * c - b**2], "eps": eps, "lambda": lam, "g": g}
+            "positive_definite": [a, a * c - b**2], "eps": eps, "lambda": lam, "q": q, "g": g,
+            "d": d}
 
 
 # ---------------------------------------------------------------------------
