@@ -123,6 +123,15 @@ def recheck_command(claim: registry.Claim, tests: list[str] | None) -> str:
     return f"python -m pytest -m \"\" {claim.module} -k {key}"
 
 
+def _group_by_test(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mark the first item of each run of items recorded by the same test."""
+    previous = object()
+    for v in views:
+        v["first_of_test"] = v.get("test") != previous
+        previous = v.get("test")
+    return views
+
+
 def _claim_view(claim: registry.Claim, entry: Any) -> dict[str, Any]:
     from pgproofs.report import render
 
@@ -142,8 +151,8 @@ def _claim_view(claim: registry.Claim, entry: Any) -> dict[str, Any]:
         "tests": [{"nodeid": t, "result": str(results.get(t, "unknown"))} for t in tests],
         "failures": [{"test": str(f.get("test", "")), "text": str(f.get("text", ""))}
                      for f in failures],
-        "evidence": [render.evidence_item(item, f"{claim.id}-{k}")
-                     for k, item in enumerate(items)],
+        "evidence": _group_by_test([render.evidence_item(item, f"{claim.id}-{k}")
+                                    for k, item in enumerate(items)]),
         "command": recheck_command(claim, tests),
     }
 

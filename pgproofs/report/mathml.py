@@ -45,7 +45,7 @@ _OPS = {
 }
 _ASCII_OPS = {"-": "\u2212", "*": "\u2217"}
 _FUNCS = {"log", "exp", "max", "min", "arg", "sup", "inf", "det", "tr", "sqrt_"}
-_SPACES = {"quad": "1em", "qquad": "2em", ",": "0.17em", ";": "0.28em", " ": "0.25em",
+_SPACES = {"quad": "1em", "qquad": "2em", ",": "0.17em", ";": "0.28em", " ": "0.33em",
            ":": "0.22em", "!": "0em"}
 _SIZERS = {"big", "Big", "bigg", "Bigg", "left", "right", "bigl", "bigr", "Bigl", "Bigr",
            "displaystyle"}

@@ -107,8 +107,10 @@ def _counterexample_tables(item: Mapping[str, Any]) -> list[dict[str, Any]]:
                 tables.append(_array_table(f"{name}: logits", pol["logits"], "s=", "a="))
     numbers = item.get("numbers")
     if isinstance(numbers, dict) and numbers:
-        tables.append({"title": "numbers", "columns": ["name", "value"],
-                       "rows": [[str(k), exact(v)] for k, v in numbers.items()]})
+        scalars = [[str(k), exact(v)] for k, v in numbers.items() if _depth(v) == 0]
+        if scalars:
+            tables.append({"title": "numbers", "columns": ["name", "value"], "rows": scalars})
+        tables.extend(_array_table(str(k), v) for k, v in numbers.items() if _depth(v) > 0)
     return tables
 
 
