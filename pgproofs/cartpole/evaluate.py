@@ -44,6 +44,7 @@ class Evaluation:
     solved: bool
     episodes: int             # greedy episodes played in this evaluation
     seconds: float            # time spent evaluating (excluded from wall_s)
+    seeds: tuple[int, ...]    # reset seeds of the evaluation's vector envs
 
 
 def greedy_returns(act_greedy: Callable[[np.ndarray], np.ndarray], episodes: int,
@@ -69,7 +70,8 @@ class Evaluator:
         self._seed = EVAL_SEED_BASE + run_seed * 2**20
         self.history: list[Evaluation] = []
 
-    def _fresh(self, episodes: int, act_greedy) -> np.ndarray:
+    def _fresh(self, episodes: int, act_greedy, seeds: list) -> np.ndarray:
+        seeds.append(self._seed)
         returns = greedy_returns(act_greedy, episodes, self._seed)
         self._seed += episodes
         return returns
@@ -82,13 +84,14 @@ class Evaluator:
         start = time.perf_counter()
         while self.next_at <= env_steps:
             self.next_at += p.every
-        mean = float(self._fresh(p.episodes, act_greedy).mean())
+        seeds: list[int] = []
+        mean = float(self._fresh(p.episodes, act_greedy, seeds).mean())
         confirm, played = None, p.episodes
         if mean >= p.threshold:
-            confirm = float(self._fresh(p.confirm_episodes, act_greedy).mean())
+            confirm = float(self._fresh(p.confirm_episodes, act_greedy, seeds).mean())
             played += p.confirm_episodes
         solved = confirm is not None and confirm >= p.threshold
         result = Evaluation(env_steps, mean, confirm, solved, played,
-                            time.perf_counter() - start)
+                            time.perf_counter() - start, tuple(seeds))
         self.history.append(result)
         return result

@@ -1,0 +1,201 @@
+"""Rollout bookkeeping of pgproofs.cartpole on a tiny deterministic vector env.
+
+The tiny env mimics Gymnasium 1.x NEXT_STEP autoreset exactly (the step after
+an episode end resets, ignores the action, returns reward 0 and both flags
+False), so every expected number below is derived by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pgproofs.cartpole.rollout import (bootstrap_values, collect_episodes, collect_window,
+                                       full_returns, rollout_reward_to_go, start_streams)
+
+
+class TinyVectorEnv:
+    """Sub-env i terminates after ``lengths[i]`` steps unless the time limit cuts first.
+
+    Observation [k, e]: step k within episode e of that sub-env. The reward of
+    step k of episode e is 10 * e + k + 1, so sums identify their terms.
+    """
+
+    def __init__(self, lengths, time_limit=100):
+        self.lengths = np.asarray(lengths)
+        self.time_limit = time_limit
+        self.n = len(self.lengths)
+
+    def _obs(self):
+        return np.stack([self.k, self.e], 1).astype(np.float32)
+
+    def reset(self, seed=None):
+        self.k = np.zeros(self.n, int)
+        self.e = np.zeros(self.n, int)
+        self.prev_done = np.zeros(self.n, bool)
+        self.actions_seen = []
+        return self._obs(), {}
+
+    def step(self, actions):
+        self.actions_seen.append(np.asarray(actions).copy())
+        reward = 10.0 * self.e + self.k + 1
+        self.k = self.k + 1
+        term = self.k >= self.lengths
+        trunc = (self.k >= self.time_limit) & ~term
+        # NEXT_STEP autoreset: rows after an end reset and report nothing
+        reset = self.prev_done
+        self.e = np.where(reset, self.e + 1, self.e)
+        self.k = np.where(reset, 0, self.k)
+        reward[reset], term[reset], trunc[reset] = 0.0, False, False
+        self.prev_done = term | trunc
+        return self._obs(), reward, term, trunc, {}
+
+
+def zeros(obs):
+    return np.zeros(len(obs), dtype=np.int64)
+
+
+def test_window_marks_autoreset_rows_invalid_and_counts_only_transitions():
+    env = TinyVectorEnv([2, 3])
+    state = start_streams(env, seed=0)
+    r = collect_window(env, zeros, state, steps=7)
+    # stream 0: e0 k0,k1(end) | reset | e1 k0,k1(end) | reset | e2 k0
+    assert r.valid[0].tolist() == [True, True, False, True, True, False, True]
+    assert r.starts[0].tolist() == [True, False, False, True, False, False, True]
+    assert r.rewards[0].tolist() == [1, 2, 0, 11, 12, 0, 21]
+    assert r.terminated[0].tolist() == [False, True, False, False, True, False, False]
+    # stream 1: e0 k0,k1,k2(end) | reset | e1 k0,k1,k2(end)
+    assert r.valid[1].tolist() == [True, True, True, False, True, True, True]
+    assert r.num_steps == 5 + 6
+    assert sorted(state.finished) == [1 + 2, 1 + 2 + 3, 11 + 12, 11 + 12 + 13]
+
+
+def test_reward_to_go_stops_at_episode_boundaries():
+    env = TinyVectorEnv([2, 3])
+    r = collect_window(env, zeros, start_streams(env, 0), steps=7)
+    rtg = rollout_reward_to_go(r, discount=1.0)
+    v = r.valid
+    # episode e0 of stream 0 = rewards 1, 2; e1 = 11, 12; e2 is cut after 21
+    assert rtg[0][v[0]].tolist() == [3, 2, 23, 12, 21]
+    assert rtg[1][v[1]].tolist() == [6, 5, 3, 36, 25, 13]
+    half = rollout_reward_to_go(r, discount=0.5)
+    assert half[0][v[0]].tolist() == [1 + 0.5 * 2, 2, 11 + 0.5 * 12, 12, 21]
+
+
+def test_full_return_credits_each_row_with_its_own_episode():
+    env = TinyVectorEnv([2, 3])
+    r = collect_episodes(env, zeros, seed=0)
+    # one episode per stream; stream 0's rows after its end are padding
+    assert r.valid.tolist() == [[True, True, False], [True, True, True]]
+    g = full_returns(r, discount=1.0)
+    assert g[0, :2].tolist() == [3, 3] and g[1].tolist() == [6, 6, 6]
+    assert full_returns(r, discount=0.5)[1].tolist() == [1 + 0.5 * 2 + 0.25 * 3] * 3
+    assert sorted(r.episode_returns().tolist()) == [3, 6]
+
+
+def test_full_return_refuses_incomplete_episodes():
+    env = TinyVectorEnv([2, 3])
+    r = collect_window(env, zeros, start_streams(env, 0), steps=7)
+    with pytest.raises(ValueError, match="rollout: .*not complete"):
+        full_returns(r, 1.0)
+    # the incomplete ones are exactly stream 0's last row
+    g = full_returns(r, 1.0, complete_only=False)
+    assert g[0][r.valid[0]][:4].tolist() == [3, 3, 23, 23]
+    assert sorted(r.episode_returns().tolist()) == [3, 6, 23, 36]
+
+
+def test_episodes_spanning_windows_continue_in_the_next_window():
+    env = TinyVectorEnv([5])
+    state = start_streams(env, 0)
+    first = collect_window(env, zeros, state, steps=3)
+    second = collect_window(env, zeros, state, steps=4)
+    assert first.starts[0].tolist() == [True, False, False]
+    assert second.starts[0].tolist() == [False, False, False, True]  # end, reset, new episode
+    assert second.valid[0].tolist() == [True, True, False, True]
+    assert second.rewards[0].tolist() == [4, 5, 0, 11]
+    assert state.finished == [15.0]
+    # bootstrapping: the first window is cut mid-episode after obs [3, 0]
+    assert first.last_obs[0].tolist() == [3, 0]
+
+
+def test_truncation_bootstraps_the_final_observation_termination_does_not():
+    # stream 0 terminates after 2 steps; stream 1 is cut by the time limit at 2
+    env = TinyVectorEnv([2, 10], time_limit=2)
+    r = collect_window(env, zeros, start_streams(env, 0), steps=4)
+    assert r.terminated[0].tolist() == [False, True, False, False]
+    assert r.truncated[1].tolist() == [False, True, False, False]
+    # V(s) := 100 + step index k, so V(final obs) of an episode of length 2 is 102
+    next_v = 100.0 + r.next_obs[..., 0]
+    boot = bootstrap_values(r, next_v)
+    assert boot[0].tolist() == [0, 0, 0, 101]      # terminal: 0; window cut after k0: V=101
+    assert boot[1].tolist() == [0, 102, 0, 101]    # truncated after k1: V(final obs)=102
+    rtg = rollout_reward_to_go(r, 1.0, next_v)
+    assert rtg[0][r.valid[0]].tolist() == [3, 2, 11 + 101]
+    assert rtg[1][r.valid[1]].tolist() == [1 + 2 + 102, 2 + 102, 11 + 101]
+
+
+def test_next_obs_is_the_final_observation_at_an_episode_end():
+    env = TinyVectorEnv([2])
+    r = collect_window(env, zeros, start_streams(env, 0), steps=3)
+    # row 1 ends the episode; its next observation is the final one [2, 0], which
+    # is also the (invalid) autoreset row's observation
+    assert r.next_obs[0, 1].tolist() == [2, 0]
+    assert r.obs[0, 2].tolist() == [2, 0] and not r.valid[0, 2]
+    assert r.last_obs[0].tolist() == [0, 1]
+
+
+def test_bad_arguments_raise_value_errors_naming_them():
+    env = TinyVectorEnv([2])
+    r = collect_window(env, zeros, start_streams(env, 0), steps=3)
+    with pytest.raises(ValueError, match="steps"):
+        collect_window(env, zeros, start_streams(env, 0), steps=0)
+    with pytest.raises(ValueError, match="next_values"):
+        bootstrap_values(r, np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="max_steps"):
+        collect_episodes(TinyVectorEnv([50]), zeros, seed=0, max_steps=10)
+
+
+def test_real_cartpole_vector_env_has_the_semantics_the_rollout_assumes():
+    import gymnasium as gym
+    from gymnasium.vector import AutoresetMode
+
+    env = gym.make_vec("CartPole-v1", num_envs=4)
+    assert env.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    rng = np.random.default_rng(0)
+    r = collect_window(env, lambda o: rng.integers(0, 2, len(o)), start_streams(env, 0), 200)
+    ends = r.ends
+    # every invalid row directly follows an episode end, and every end is followed by one
+    after_end = np.zeros_like(ends)
+    after_end[:, 1:] = ends[:, :-1]
+    assert ends.any() and ((~r.valid) == after_end).all()
+    assert (r.rewards[~r.valid] == 0).all() and (r.rewards[r.valid] == 1).all()
+    # within an episode the next row's observation is the step's next observation
+    same = r.valid[:, :-1] & ~ends[:, :-1]
+    assert np.array_equal(r.next_obs[:, :-1][same], r.obs[:, 1:][same])
+    # CartPole terminates when |theta| > 12 degrees or |x| > 2.4: true on final obs only
+    final = r.next_obs[r.terminated]
+    assert ((np.abs(final[:, 2]) > 0.2094) | (np.abs(final[:, 0]) > 2.4)).all()
+
+
+def test_config_rejects_unknown_algorithms():
+    from pgproofs.cartpole.learner import Config
+
+    with pytest.raises(ValueError, match="algo"):
+        Config(algo="ppo")
+    with pytest.raises(ValueError, match="discount"):
+        Config(discount=1.5)
+
+
+def test_evaluator_uses_fresh_seeds_and_rejects_a_bad_policy():
+    from pgproofs.cartpole.evaluate import EVAL_SEED_BASE, Evaluator
+
+    ev = Evaluator(run_seed=3)
+    assert not ev.due(4_999) and ev.due(5_000)
+    first = ev.evaluate(zeros, 5_000)
+    second = ev.evaluate(zeros, 10_000)
+    # always pushing left falls over within a few dozen steps: no confirmation run
+    assert first.mean < 100 and first.confirm_mean is None and not first.solved
+    assert first.episodes == 20 and ev.next_at == 15_000
+    # fresh seeds, never reused and far from the small seeds training resets with
+    assert len(first.seeds) == 1 and first.seeds != second.seeds
+    assert min(first.seeds + second.seeds) >= EVAL_SEED_BASE
