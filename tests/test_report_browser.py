@@ -63,3 +63,13 @@ def test_chromium_screenshot_is_written(report_file, request, name, width, heigh
     assert _png_size(out) == (width, height)
     # Not a blank page: a rendered report compresses far worse than an empty one.
     assert out.stat().st_size > 20_000
+
+
+def test_report_command_can_save_a_screenshot(report_file, tmp_path):
+    from pgproofs.cli import main
+
+    png = tmp_path / "shot.png"
+    # The sample has failed claims, so the exit status is 1; the page and the PNG are written.
+    assert main(["report", "--from", str(SAMPLE), "-o", str(tmp_path / "index.html"),
+                 "--screenshot", str(png)]) == 1
+    assert _png_size(png) == (1280, 2400)
