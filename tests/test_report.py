@@ -101,8 +101,8 @@ def test_every_claim_appears_once_with_its_status(page):
 
 
 def test_totals_count_only_registered_claims(page):
-    text = page.all_text
-    assert "23 verified" in " ".join(text.split()) or "23\n verified" in text
+    text = " ".join(page.all_text.split())
+    assert "23 verified 2 failed 4 unverified of 29 claims" in text
     # XX-9 passed in the sample but is not a registry claim: shown apart, not counted.
     assert "XX-9" in text and "XX-9" not in page.articles
     assert page.classes.get("unknown-id") == 1
@@ -363,3 +363,12 @@ def test_page_parser_sees_external_assets():
     assert {u for _, _, u in bad.urls} >= {"https://cdn.example/x.css",
                                            "http://cdn.example/mathjax.js", "a.png"}
     assert bad.tags["script"] == 1 and bad.tags["link"] == 1
+
+
+def test_page_is_responsive_and_printable(sample_doc):
+    html = render.render_html(build.build_model(sample_doc))
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert "@media print" in html and "@media (max-width: 40rem)" in html
+    # Plots scale with the page: sized by viewBox, not by fixed width/height attributes.
+    for head in re.findall(r"<svg\b[^>]*>", html):
+        assert "viewBox" in head and " width=" not in head and " height=" not in head
