@@ -167,6 +167,7 @@ def _meta_view(meta: Mapping[str, Any]) -> dict[str, Any]:
         "created": str(meta.get("created") or "unknown"),
         "versions": [(str(k), str(v)) for k, v in versions.items()],
         "python": str(versions.get("python", "unknown")),
+        "pgproofs": str(versions["pgproofs"]) if "pgproofs" in versions else None,
         "platform": str(meta.get("platform") or "unknown"),
         "args": " ".join(shlex.quote(str(a)) for a in args) if isinstance(args, list) else "",
         "markexpr": None if markexpr is None else str(markexpr),
