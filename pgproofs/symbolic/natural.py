@@ -32,7 +32,7 @@ def _softmax(theta: sp.Matrix) -> tuple[sp.Matrix, sp.Matrix]:
 
 
 def _probability_symbols(k: int) -> sp.Matrix:
-    """p_1..p_{k-1} > 0 and p_k = 1 - sum of the others, with the logits they correspond to.
+    """The probabilities (p_1, ..., p_{k-1}, 1 - p_1 - ... - p_{k-1}) with p_a > 0 symbols.
 
     Softmax expressions are unchanged by adding a constant to every logit, so
     theta_a = log p_a is a valid choice of logits; substituting it turns

@@ -226,6 +226,12 @@ def test_ng2_exact_trajectory_kl_matches_half_quadratic_to_second_order(evidence
                                     "1/2 d^T F d t^2 (corrected)": quad,
                                     "d^T F d t^2 (notes)": 2 * quad},
                    xlabel="step length t", ylabel="KL", logx=True, logy=True)
+    evidence.curve("exact KL divided by each quadratic model (same example)", x=STEPS,
+                   series={"KL(pi' || pi) / (1/2 d^T F d t^2)": forward / quad,
+                           "KL(pi || pi') / (1/2 d^T F d t^2)": reverse / quad,
+                           "KL(pi' || pi) / (d^T F d t^2), notes": forward / (2 * quad),
+                           "KL(pi || pi') / (d^T F d t^2), notes": reverse / (2 * quad)},
+                   xlabel="step length t", ylabel="ratio", logx=True)
     evidence.table("ratio of exact KL(pi' || pi) to each model", ["t", "KL / corrected",
                                                                   "KL / notes"],
                    [[t, f / q, f / (2 * q)] for t, f, q in zip(STEPS, forward, quad)])
