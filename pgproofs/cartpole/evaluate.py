@@ -95,3 +95,21 @@ class Evaluator:
                             time.perf_counter() - start, tuple(seeds))
         self.history.append(result)
         return result
+
+
+def curve_on_grid(curve: list[dict], every: int, max_steps: int) -> np.ndarray:
+    """A run's evaluation means at k * every, k = 1 .. max_steps // every.
+
+    The k-th evaluation happens at the first update past k * every steps. A
+    run stops once solved; from then on it holds its confirmed mean, so runs
+    of different lengths can be summarised by a median across seeds.
+    """
+    points = max_steps // every
+    out = np.full(points, np.nan)
+    for k, c in enumerate(curve[:points]):
+        out[k] = c["eval_mean"]
+    if curve and curve[-1].get("confirm_mean") is not None and len(curve) <= points:
+        last = curve[-1]["confirm_mean"]
+        if last >= SolvedProtocol.threshold:
+            out[len(curve) - 1:] = last
+    return out

@@ -90,9 +90,15 @@ class TrainResult:
     updates: list[dict]         # one point per update (train return, KL, ...)
     variance: list[dict]        # E2E-2 snapshots (empty unless measure_variance)
     config: dict
+    policy: nn.Module | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """Everything but the trained policy network, JSON-ready."""
+        return {k: v for k, v in asdict(self).items() if k != "policy"}
+
+    def greedy(self) -> Callable[[np.ndarray], np.ndarray]:
+        """The trained policy's greedy action, obs (n, 4) -> actions (n,)."""
+        return _greedy(self.policy)
 
 
 def make_networks(hidden: int, obs_dim: int = 4, actions: int = 2
@@ -170,6 +176,15 @@ def train(cfg: Config, on_update: Callable[[dict], None] | None = None) -> Train
     env_steps, wall, recent = 0, 0.0, []
     curve, updates, variance = [], [], []
     last = None
+
+    def measure_variance() -> None:  # E2E-2, not timed
+        snap = gradient_variance(policy, value, cfg.discount, cfg.variance_episodes,
+                                 seed=cfg.seed * 2**20 + len(variance))
+        snap["env_steps"] = env_steps
+        variance.append(snap)
+
+    if cfg.measure_variance:
+        measure_variance()
     while env_steps < cfg.max_env_steps:
         t0 = time.perf_counter()
         # 1. sample
@@ -216,10 +231,7 @@ def train(cfg: Config, on_update: Callable[[dict], None] | None = None) -> Train
         # 5. the solved protocol (not timed)
         if evaluator.due(env_steps):
             if cfg.measure_variance:
-                snap = gradient_variance(policy, value, cfg.discount, cfg.variance_episodes,
-                                         seed=cfg.seed * 2**20 + len(variance))
-                snap["env_steps"] = env_steps
-                variance.append(snap)
+                measure_variance()
             last = evaluator.evaluate(_greedy(policy), env_steps)
             curve.append({"env_steps": env_steps, "wall_s": wall, "eval_mean": last.mean,
                           "confirm_mean": last.confirm_mean,
@@ -238,4 +250,4 @@ def train(cfg: Config, on_update: Callable[[dict], None] | None = None) -> Train
         mean, episodes = last.mean, cfg.protocol.episodes
     return TrainResult(cfg.algo, cfg.seed, bool(last is not None and last.solved),
                        env_steps, wall, mean, episodes, curve, updates, variance,
-                       asdict(cfg))
+                       asdict(cfg), policy)
