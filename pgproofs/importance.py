@@ -150,6 +150,7 @@ def double_counted(batch: Batch, policy: SoftmaxPolicy) -> np.ndarray:
 
     The ratio w_t sits in both products, so this is the unbiased full-trajectory
     estimator with an extra factor w_t at every step: biased when theta' != theta.
+    Notes, "Off-Policy Policy Gradients", the past/future split.
     """
     log_w = log_importance_ratios(batch, policy)
     past = np.cumsum(log_w, axis=1)                          # log prod_{t'<=t}
@@ -178,7 +179,8 @@ def first_order_surrogate(batch: Batch, policy: SoftmaxPolicy) -> np.ndarray:
 
         g = sum_t grad log pi_theta'(a_t|s_t) w_t sum_{t'>=t} gamma^(t'-1) r_t'.
 
-    The notes replace W_{1:t-1} by p_theta'(s_t)/p_theta(s_t) and then by 1.
+    The notes ("Off-Policy Policy Gradients", last step) replace W_{1:t-1} by
+    p_theta'(s_t)/p_theta(s_t) and then by 1.
     Its mean is exactly grad_theta' L_theta(theta') (see :func:`surrogate_gradient`),
     which equals grad J at theta' = theta.
     """
