@@ -154,6 +154,8 @@ def constant_baseline(b, *, to_go: bool = False) -> PerTrajectoryEstimator:
     (section "Reducing Variance", part 2).
     """
     if to_go:
+        if np.ndim(b) != 0 or not np.isfinite(b):
+            raise ValueError(f"b: the reward-to-go form takes one finite number, got {b!r}")
         b = float(b)
         return ToGo(lambda T, S, A: np.full((T, S, A), b), name=f"reward_to_go - {b:g}")
     return FullReturn(b, name="constant_baseline")

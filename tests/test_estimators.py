@@ -134,3 +134,5 @@ def test_bad_input_raises_value_error_naming_the_argument():
         est.reinforce(batch, SoftmaxPolicy(np.zeros((1, 1))))
     with pytest.raises(ValueError, match="non-finite"):
         est.constant_baseline(np.nan)
+    with pytest.raises(ValueError, match="b: the reward-to-go form"):
+        est.constant_baseline(np.ones((3, 2)), to_go=True)

@@ -116,3 +116,36 @@ def test_exact_covariance_refuses_estimators_without_a_dp():
         est.leave_one_out_baseline.exact_moments(mdp, SoftmaxPolicy([[0.0]]), 1)
     with pytest.raises(ValueError, match="baseline"):
         variance.causal_moments(mdp, SoftmaxPolicy([[0.0]]), np.zeros((2, 1)))
+
+
+def test_squared_error_moments_match_enumerated_batches():
+    """E and Var of ||g_bar - mu||^2 against every N-tuple of trajectories, N = 1..3."""
+    rng = np.random.default_rng(3)
+    mdp = FiniteMDP(rng.dirichlet(np.ones(2)), rng.dirichlet(np.ones(2), size=(2, 2)),
+                    rng.normal(size=(2, 2)), 2)
+    policy = SoftmaxPolicy(rng.normal(size=(2, 2)))
+    traj = exact.enumerate_trajectories(mdp, policy)
+    g = est.reinforce.per_trajectory(traj.batch, policy).reshape(len(traj), -1)
+    mu = exact.policy_gradient(mdp, policy)
+    for N in (1, 2, 3):
+        index = np.indices((len(traj),) * N).reshape(N, -1).T
+        probs = np.prod(traj.probs[index], axis=1)
+        sq = ((g[index].mean(axis=1) - mu.reshape(1, -1)) ** 2).sum(axis=1)
+        mean = probs @ sq
+        var = probs @ (sq - mean) ** 2
+        got = variance.squared_error_moments(g, traj.probs, mu, N)
+        np.testing.assert_allclose(got, (mean, var), rtol=1e-10, atol=1e-14)
+
+
+def test_median_of_means_radius_meets_its_false_alarm_bound():
+    from math import comb
+    for var, n, delta in [(1.0, 3000, 2e-7), (5.0, 100_000, 5e-7), (0.3, 50, 1e-3)]:
+        eps, K, m = variance.median_of_means_radius(var, n, delta)
+        assert K % 2 == 1 and K * m <= n
+        q = var / (m * eps ** 2)                   # Chebyshev bound per group
+        tail = sum(comb(K, i) * q ** i * (1 - q) ** (K - i) for i in range((K + 1) // 2, K + 1))
+        assert tail <= delta * (1 + 1e-9)
+    x = np.arange(12.0)
+    assert variance.median_of_means(x, 3) == 5.5    # group means 1.5, 5.5, 9.5
+    with pytest.raises(ValueError, match="delta"):
+        variance.median_of_means_radius(1.0, 100, 0.0)
