@@ -209,17 +209,33 @@ def _ratio_power_kernel(policy: SoftmaxPolicy, behavior: SoftmaxPolicy, k: int) 
     return np.where(on, np.exp(np.where(on, log_k, 0.0)), 0.0)
 
 
-def _forward(mdp: FiniteMDP, kernel: np.ndarray) -> np.ndarray:
-    """u_t(s) = E_theta[W^k_{1:t-1} ; s_t = s] for t = 1..T, shape (T, S).
+def _forward(mdp: FiniteMDP, kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """u_t(s) = E_theta[W^k_{1:t-1} ; s_t = s] for t = 1..T, as (shape (T, S), log scale (T,)).
 
-    u_1 = p(s_1), u_{t+1}(s') = sum_{s,a} u_t(s) K_k[s, a] p(s'|s, a).
+    u_1 = p(s_1), u_{t+1}(s') = sum_{s,a} u_t(s) K_k[s, a] p(s'|s, a). Each row is
+    stored divided by its sum, with the log of the sums kept apart, so that
+    E[W^2] growing like e^(1000) at T = 1000 neither overflows nor loses precision:
+    u_t = exp(log_scale[t]) * shape[t].
     """
-    u = np.empty((mdp.horizon, mdp.n_states))
-    u[0] = mdp.initial
+    shape = np.zeros((mdp.horizon, mdp.n_states))
+    log_scale = np.full(mdp.horizon, -np.inf)
     step = np.einsum("sa,sax->sx", kernel, mdp.transitions)
-    for t in range(1, mdp.horizon):
-        u[t] = u[t - 1] @ step
-    return u
+    row, log_c = np.array(mdp.initial), 0.0
+    for t in range(mdp.horizon):
+        total = row.sum()
+        if total == 0:  # all mass has left the behaviour's support
+            break
+        row, log_c = row / total, log_c + np.log(total)
+        shape[t], log_scale[t] = row, log_c
+        row = row @ step
+    return shape, log_scale
+
+
+def _joint(mdp: FiniteMDP, kernel: np.ndarray) -> np.ndarray:
+    """The unscaled forward masses u_t(s), (T, S) (inf where they overflow float64)."""
+    shape, log_scale = _forward(mdp, kernel)
+    with np.errstate(over="ignore"):
+        return shape * np.exp(log_scale)[:, None]
 
 
 @dataclass(frozen=True)
@@ -227,11 +243,13 @@ class WeightMoments:
     """Exact moments of the prefix weights W_{1:t}, t = 1..T, under the behaviour.
 
     mean[t-1] = E[W_{1:t}] (1 when the behaviour covers the target; 1 minus the
-    target's probability of leaving the support otherwise); second[t-1] = E[W_{1:t}^2].
+    target's probability of leaving the support otherwise); second[t-1] = E[W_{1:t}^2];
+    log_second = log E[W_{1:t}^2], finite even where ``second`` overflows to inf.
     """
 
     mean: np.ndarray
     second: np.ndarray
+    log_second: np.ndarray
 
     @property
     def variance(self) -> np.ndarray:
@@ -247,11 +265,14 @@ def weight_moments(mdp: FiniteMDP, policy: SoftmaxPolicy,
     :func:`_forward`; O(T S^2 A), so T = 100 or 10^4 is exact and quick.
     """
     _check_pair(mdp, policy, behavior)
-    out = []
+    logs = []
     for k in (1, 2):
         kernel = _ratio_power_kernel(policy, behavior, k)
-        out.append(_forward(mdp, kernel) @ kernel.sum(axis=1))
-    return WeightMoments(*out)
+        shape, log_scale = _forward(mdp, kernel)
+        with np.errstate(divide="ignore"):
+            logs.append(log_scale + np.log(shape @ kernel.sum(axis=1)))
+    with np.errstate(over="ignore"):
+        return WeightMoments(np.exp(logs[0]), np.exp(logs[1]), logs[1])
 
 
 def per_step_second_moments(policy: SoftmaxPolicy, behavior: SoftmaxPolicy) -> np.ndarray:
@@ -303,7 +324,7 @@ def conditional_prefix_weight_moments(mdp: FiniteMDP, policy: SoftmaxPolicy,
     """
     _check_pair(mdp, policy, behavior)
     d = exact.state_distributions(mdp, behavior)
-    joint = [_forward(mdp, _ratio_power_kernel(policy, behavior, k)) for k in (1, 2)]
+    joint = [_joint(mdp, _ratio_power_kernel(policy, behavior, k)) for k in (1, 2)]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(d > 0, joint[0] / d, np.nan)
         second = np.where(d > 0, joint[1] / d, np.nan)

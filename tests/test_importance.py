@@ -278,3 +278,17 @@ def test_symbolic_bad_input():
         sym.dynamics_cancel(horizon=0)
     with pytest.raises(ValueError, match="horizon"):
         sym.surrogate_first_order(horizon=0)
+
+
+def test_weight_moments_do_not_overflow_at_long_horizons():
+    mdp, target, behaviour = random_case(13, T=2000)
+    w = imp.weight_moments(mdp, target, behaviour)
+    rate = imp.variance_growth_rate(mdp, target, behaviour)
+    assert rate * 2000 > 710                      # E[W^2] is beyond float64 ...
+    assert np.isinf(w.second[-1]) and np.all(np.isfinite(w.log_second))
+    assert np.diff(w.log_second)[-1] == pytest.approx(rate, rel=1e-9)   # ... its log is not
+    np.testing.assert_allclose(w.mean, 1.0, atol=1e-9)
+    short = imp.weight_moments(FiniteMDP(mdp.initial, mdp.transitions, mdp.rewards, 50),
+                               target, behaviour)
+    np.testing.assert_allclose(short.log_second, np.log(short.second), rtol=1e-12)
+    np.testing.assert_allclose(short.log_second, w.log_second[:50], rtol=1e-12)
