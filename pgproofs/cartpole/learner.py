@@ -143,8 +143,9 @@ def _log_probs(policy: nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> t
     return torch.log_softmax(policy(obs), -1).gather(-1, actions[:, None]).squeeze(-1)
 
 
-def _weights(cfg: Config, rollout: Rollout, value: nn.Module) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row credit of grad log pi, and the critic's regression target (n, T)."""
+def _weights(cfg: Config, rollout: Rollout,
+             value: nn.Module) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-row credit of grad log pi, and the critic's regression target (n, T) or None."""
     if cfg.algo == "reinforce":
         return full_returns(rollout, cfg.discount), None
     if cfg.algo == "rtg":
@@ -211,7 +212,7 @@ def train(cfg: Config, on_update: Callable[[dict], None] | None = None) -> Train
             step = natural_gradient_step(policy, obs, grad, cfg.max_kl, cg_iters=cfg.cg_iters,
                                          damping=cfg.cg_damping, accept=cfg.kl_accept)
             info.update(kl=step.kl, kl_target=cfg.max_kl, step_fraction=step.step_fraction)
-            if cfg.record_kl_controls:
+            if cfg.record_kl_controls:  # a diagnostic for tests; off in the benchmark
                 from pgproofs.cartpole.variance import kl_of_controls
                 info.update(kl_of_controls(policy, obs, grad, step))
         else:
