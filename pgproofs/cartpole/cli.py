@@ -15,7 +15,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "train", help="train a policy-gradient learner on CartPole-v1",
         description="Train until the greedy policy is confirmed solved (mean return >= 475 on "
-                    "20 then 100 fresh episodes, checked every 5,000 env steps) or --steps.")
+                    "20 then 100 fresh episodes, checked every 5,000 env steps) or --steps. "
+                    "Exit status 0 when solved, 1 when not.")
     p.add_argument("--algo", choices=ALGOS, default="rtg-baseline")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=100_000, metavar="MAX",
