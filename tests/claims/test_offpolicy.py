@@ -442,7 +442,21 @@ def test_is5_dropping_future_ratios_bias_vanishes_as_policies_meet(evidence):
                   "bias of the dropped-future-ratio estimator is 0 at s = 0 and linear in s near "
                   "it (bias/s at s = 1e-3 and 1e-4 agree to 1 %), while the per-decision "
                   "estimator is unbiased along the whole sweep.")
+    # Monte Carlo companion at s = 4 (false-alarm probability <= 1e-6 per check, Bernstein +
+    # union bound as in IS-3): the same check accepts per-decision and rejects dropping.
+    far = SoftmaxPolicy(behaviour.logits + STEPS[-1] * direction)
+    n = 200_000
+    pd_ok, _, _, _ = monte_carlo_check(imp.per_decision, mdp, far, behaviour, n,
+                                       seed=501 + SEED_OFFSET)
+    drop_ok, drop_dev, drop_radius, drop_bias = monte_carlo_check(
+        imp.dropped_future_ratios, mdp, far, behaviour, n, seed=502 + SEED_OFFSET)
+    assert pd_ok
+    assert np.any(np.abs(drop_bias) > 2 * drop_radius)  # power, decided exactly
+    assert not drop_ok
     evidence.number("bias / s near s = 0", slope[1])
+    evidence.number("Monte Carlo at s = 4: max |bias| / radius (dropped)",
+                    float(np.max(np.abs(drop_bias) / drop_radius)),
+                    note=f"{n} trajectories; per-decision accepted, dropped rejected")
     evidence.curve("IS-5: bias against the policy distance", x=STEPS,
                    series={"dropped future ratios": res["drop_bias"],
                            "first-order surrogate (IS-8)": res["surr_bias"],
