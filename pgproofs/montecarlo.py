@@ -165,8 +165,8 @@ class MCResult:
 
     def summary(self) -> str:
         s, a = self.worst
-        verdict = "REJECTED: biased" if self.rejected else "not rejected"
-        return (f"{verdict} ({self.method} test, {self.guarantee} false-alarm rate <= "
+        verdict = "rejected" if self.rejected else "not rejected"
+        return (f"{verdict} by the {self.method} test ({self.guarantee} false-alarm rate <= "
                 f"{self.alpha:g}, Bonferroni over {self.mean.size} components, n={self.n} batches "
                 f"of {self.batch_size}): worst logits[{s}, {a}]: estimator mean "
                 f"{self.mean[s, a]:.6g} +- {self.stderr[s, a]:.3g} (s.e.), exact gradient "

@@ -129,9 +129,9 @@ class EstimatorBiasError(AssertionError):
 
 
 def _fmt(a: np.ndarray) -> str:
-    """One line, nested lists, 6 significant digits (zeros printed as 0)."""
+    """One line, nested lists, 6 significant digits; |x| < 1e-12 (rounding) printed as 0."""
     def entry(x):
-        return f"{x:.6g}" if x != 0 else "0"
+        return f"{x:.6g}" if abs(x) >= 1e-12 else "0"
     def rows(x):
         return f"[{', '.join(entry(v) for v in x)}]" if x.ndim == 1 else \
             f"[{', '.join(rows(v) for v in x)}]"
