@@ -18,6 +18,8 @@ policies; they are where estimators written by hand usually break.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -32,20 +34,51 @@ def _check_range(name: str, lo: int, hi: int, least: int) -> None:
         raise ValueError(f"{name}: need integers with {least} <= min <= max, got ({lo}, {hi})")
 
 
+# Built once: constructing and validating strategies inside every draw was most of the
+# cost of an example.
+_WEIGHTS = st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0]) | st.floats(0.05, 4.0)
+_SMALL_INT = st.integers(0, 4)
+
+
+@lru_cache(maxsize=None)
+def _index(size: int) -> st.SearchStrategy[int]:
+    return st.integers(0, size - 1)
+
+
+@lru_cache(maxsize=None)
+def _weight_lists(size: int) -> st.SearchStrategy[list[float]]:
+    return st.lists(_WEIGHTS, min_size=size, max_size=size)
+
+
+@lru_cache(maxsize=None)
+def _reward_lists(size: int, scale: float) -> st.SearchStrategy[list[float]]:
+    values = st.sampled_from([-1.0, 0.0, 1.0]) | st.floats(-scale, scale, allow_subnormal=False)
+    return st.lists(values, min_size=size, max_size=size)
+
+
+@lru_cache(maxsize=None)
+def _logit_lists(size: int, scale: float) -> st.SearchStrategy[list[float]]:
+    return st.lists(st.floats(-scale, scale, allow_subnormal=False),
+                    min_size=size, max_size=size)
+
+
+def _draw_distribution(draw, size: int, allow_deterministic: bool) -> np.ndarray:
+    if allow_deterministic and draw(_SMALL_INT) == 0:
+        p = np.zeros(size)
+        p[draw(_index(size))] = 1.0
+        return p
+    w = np.array(draw(_weight_lists(size)))
+    if w.sum() == 0.0:
+        w[draw(_index(size))] = 1.0
+    return w / w.sum()
+
+
 @st.composite
 def distributions(draw, size: int, *, allow_deterministic: bool = True) -> np.ndarray:
     """A probability vector of length ``size``; sometimes one-hot, sometimes with zeros."""
     if size < 1:
         raise ValueError(f"size: must be >= 1, got {size}")
-    if allow_deterministic and draw(st.integers(0, 4)) == 0:
-        p = np.zeros(size)
-        p[draw(st.integers(0, size - 1))] = 1.0
-        return p
-    w = np.array(draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0])
-                               | st.floats(0.05, 4.0), min_size=size, max_size=size)))
-    if w.sum() == 0.0:
-        w[draw(st.integers(0, size - 1))] = 1.0
-    return w / w.sum()
+    return _draw_distribution(draw, size, allow_deterministic)
 
 
 @st.composite
@@ -68,18 +101,16 @@ def finite_mdps(draw, *, states: tuple[int, int] = (1, 3), actions: tuple[int, i
     A = draw(st.integers(*actions))
     T = draw(st.integers(*horizon))
     det = draw(st.booleans()) if deterministic is None else deterministic
-    initial = draw(distributions(S))
-    rows = [draw(distributions(S, allow_deterministic=True)) for _ in range(S * A)]
+    initial = _draw_distribution(draw, S, True)
+    rows = [_draw_distribution(draw, S, True) for _ in range(S * A)]
     if det:
         rows = [np.eye(S)[int(np.argmax(r))] for r in rows]
     transitions = np.array(rows).reshape(S, A, S)
-    zero = draw(st.integers(0, 9)) == 0 if zero_rewards is None else zero_rewards
+    zero = draw(_index(10)) == 0 if zero_rewards is None else zero_rewards
     if zero:
         rewards = np.zeros((S, A))
     else:
-        values = st.sampled_from([-1.0, 0.0, 1.0]) | st.floats(-reward_scale, reward_scale,
-                                                              allow_subnormal=False)
-        rewards = np.array(draw(st.lists(values, min_size=S * A, max_size=S * A))).reshape(S, A)
+        rewards = np.array(draw(_reward_lists(S * A, float(reward_scale)))).reshape(S, A)
     return FiniteMDP(initial, transitions, rewards, T, discount=discount)
 
 
@@ -98,12 +129,11 @@ def softmax_policies(draw, mdp_or_shape, *, max_logit: float = 3.0,
     if not max_logit > 0:
         raise ValueError(f"max_logit: must be > 0, got {max_logit}")
     S, A = shape
-    logits = np.array(draw(st.lists(st.floats(-max_logit, max_logit, allow_subnormal=False),
-                                    min_size=S * A, max_size=S * A))).reshape(S, A)
-    if near_deterministic and A > 1 and draw(st.integers(0, 4)) == 0:
-        s = draw(st.integers(0, S - 1))
+    logits = np.array(draw(_logit_lists(S * A, float(max_logit)))).reshape(S, A)
+    if near_deterministic and A > 1 and draw(_SMALL_INT) == 0:
+        s = draw(_index(S))
         logits[s] = 0.0
-        logits[s, draw(st.integers(0, A - 1))] = 8.0
+        logits[s, draw(_index(A))] = 8.0
     return SoftmaxPolicy(logits)
 
 
