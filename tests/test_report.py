@@ -372,3 +372,34 @@ def test_page_is_responsive_and_printable(sample_doc):
     # Plots scale with the page: sized by viewBox, not by fixed width/height attributes.
     for head in re.findall(r"<svg\b[^>]*>", html):
         assert "viewBox" in head and " width=" not in head and " height=" not in head
+
+
+# ---- MathML ----------------------------------------------------------------------------
+
+def test_latex_subset_translates_structure():
+    from pgproofs.report.mathml import latex_to_mathml
+
+    m = latex_to_mathml(r"\frac{1}{2} (\theta' - \theta)^{\top} F \sum_{t=1}^{T} r_t")
+    for part in ("<mfrac><mrow><mn>1</mn></mrow><mrow><mn>2</mn></mrow></mfrac>",
+                 "<msup><mi>θ</mi><mo>′</mo></msup>", "<mo>−</mo>",
+                 "<munderover><mo", "<msub><mi>r</mi><mi>t</mi></msub>"):
+        assert part in m, part
+    for bad in (r"\unknowncommand x", r"\frac{1}{2", "x^", ""):
+        with pytest.raises(ValueError, match="latex"):
+            latex_to_mathml(bad)
+
+
+def test_evidence_mathml_is_cleaned():
+    from pgproofs.report.mathml import clean_mathml
+
+    ok = clean_mathml('<mrow><mi>&#952;</mi><mo>&InvisibleTimes;</mo>'
+                      '<mfenced open="[" close="]"><mi>x</mi><mi>y</mi></mfenced></mrow>')
+    assert ok.startswith('<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">')
+    assert "mfenced" not in ok and "<mo>[</mo><mi>x</mi><mo>,</mo><mi>y</mi><mo>]</mo>" in ok
+    assert "\u03b8" in ok and "\u2062" in ok
+    for bad, why in [("<mi>x</mi><script>alert(1)</script>", "element <script>"),
+                     ('<mi onclick="alert(1)">x</mi>', "attribute 'onclick'"),
+                     ('<mi href="https://example.org">x</mi>', "attribute 'href'"),
+                     ("<mi>x</mi", "not well-formed"), ("<mi>&nosuchentity;</mi>", "entity")]:
+        with pytest.raises(ValueError, match=why):
+            clean_mathml(bad)

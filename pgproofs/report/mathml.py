@@ -298,6 +298,9 @@ def clean_mathml(markup: str, *, display: bool = True) -> str:
             if attr not in _ALLOWED_ATTRS:
                 raise ValueError(f"mathml: attribute {attr!r} on <{el.tag}> is not allowed")
     _fenced_to_mrow(root)
+    for mo in root.iter("mo"):
+        if mo.text in _ASCII_OPS:  # SymPy writes a hyphen for minus
+            mo.text = _ASCII_OPS[mo.text]
     children = list(root)
     if len(children) == 1 and children[0].tag == "math" and not (root.text or "").strip():
         math = children[0]
