@@ -44,7 +44,8 @@ _OPS = {
     "succeq": "\u2ab0", "in": "\u2208", "|": "\u2016", "pm": "\u00b1", "{": "{", "}": "}",
 }
 _ASCII_OPS = {"-": "\u2212", "*": "\u2217"}
-_FUNCS = {"log", "exp", "max", "min", "arg", "sup", "inf", "det", "tr", "sqrt_"}
+_FENCES = {"(", ")", "[", "]", "|", "\u2016", "{", "}"}
+_FUNCS = {"log", "exp", "max", "min", "arg", "sup", "inf", "det", "tr"}
 _SPACES = {"quad": "1em", "qquad": "2em", ",": "0.17em", ";": "0.28em", " ": "0.33em",
            ":": "0.22em", "!": "0em"}
 _SIZERS = {"big", "Big", "bigg", "Bigg", "left", "right", "bigl", "bigr", "Bigl", "Bigr",
@@ -85,6 +86,14 @@ class _Parser:
         self.src = src
         self.toks, self.ends = _tokens(src)
         self.i = 0
+        self.stretch_next = False
+
+    def fence(self, ch: str) -> str:
+        """A fence keeps its size unless a sizer (\\Big, \\left, ...) asked it to stretch,
+        so that an unpaired "(" never grows while its ")" stays small."""
+        stretch, self.stretch_next = self.stretch_next, False
+        attr = "" if stretch else ' stretchy="false"'
+        return f"<mo{attr}>{_e(ch)}</mo>"
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -163,6 +172,9 @@ class _Parser:
 
     def atom(self) -> str:
         kind, val = self.next()
+        is_fence = (kind == "ch" and val in _FENCES) or (kind == "cmd" and _OPS.get(val) in _FENCES)
+        if not is_fence and not (kind == "cmd" and val in _SIZERS):
+            self.stretch_next = False  # a sizer applies to the fence right after it only
         if kind == "num":
             return f"<mn>{val}</mn>"
         if kind == "ch":
@@ -172,7 +184,7 @@ class _Parser:
                 return f"<mi>{_e(val)}</mi>"
             if val in "}^_":
                 raise ValueError(f"latex: unexpected {val!r} in {self.src!r}")
-            return f"<mo>{_e(_ASCII_OPS.get(val, val))}</mo>"
+            return self.fence(val) if val in _FENCES else f"<mo>{_e(_ASCII_OPS.get(val, val))}</mo>"
         return self.command(val)
 
     def command(self, name: str) -> str:
@@ -181,14 +193,17 @@ class _Parser:
         if name in _IDENT:
             return f"<mi>{_IDENT[name]}</mi>"
         if name in _OPS:
+            if _OPS[name] in _FENCES:
+                return self.fence(_OPS[name])
             return f"<mo>{_e(_OPS[name])}</mo>"
         if name in _LARGE:
             return f'<mo largeop="true" movablelimits="false">{_LARGE[name]}</mo>'
         if name in _FUNCS:
-            return f"<mi>{name}</mi>"
+            return f'<mi>{name}</mi><mspace width="0.17em"/>'  # as LaTeX's \log spaces it
         if name in _SPACES:
             return f'<mspace width="{_SPACES[name]}"/>'
         if name in _SIZERS:
+            self.stretch_next = True
             return ""
         if name == "frac":
             num = self.group()
