@@ -94,14 +94,18 @@ def run_sb3_ppo(seed: int) -> dict:
                        "clip_range": "lin_0.2 over 1e5 steps"}}
 
 
+def quartiles(x: np.ndarray) -> list[float]:
+    """Lower and upper quartile without interpolation (unsolved runs are inf)."""
+    return [float(np.percentile(x, 25, method="lower")),
+            float(np.percentile(x, 75, method="higher"))]
+
+
 def summarise(runs: list[dict]) -> dict:
     steps = np.array([r["env_steps"] if r["solved"] else np.inf for r in runs], float)
     wall = np.array([r["wall_s"] if r["solved"] else np.inf for r in runs], float)
     return {"seeds": len(runs), "solved": int(sum(r["solved"] for r in runs)),
-            "median_env_steps": float(np.median(steps)),
-            "env_steps_q25_q75": [float(np.percentile(steps, 25)), float(np.percentile(steps, 75))],
-            "median_wall_s": float(np.median(wall)),
-            "wall_s_q25_q75": [float(np.percentile(wall, 25)), float(np.percentile(wall, 75))]}
+            "median_env_steps": float(np.median(steps)), "env_steps_q25_q75": quartiles(steps),
+            "median_wall_s": float(np.median(wall)), "wall_s_q25_q75": quartiles(wall)}
 
 
 def plot(runs: dict, path: Path) -> None:
