@@ -403,3 +403,20 @@ def test_evidence_mathml_is_cleaned():
                      ("<mi>x</mi", "not well-formed"), ("<mi>&nosuchentity;</mi>", "entity")]:
         with pytest.raises(ValueError, match=why):
             clean_mathml(bad)
+
+
+def test_every_script_element_has_two_or_three_children():
+    # MathML scripts take a fixed number of children; a stray extra child breaks the layout.
+    import xml.etree.ElementTree as ET
+
+    from pgproofs.report.mathml import latex_to_mathml
+
+    arity = {"msub": 2, "msup": 2, "munder": 2, "mover": 2, "mfrac": 2, "msubsup": 3,
+             "munderover": 3}
+    for c in claims.CLAIMS.values():
+        for f in (c.notes_formula, c.checked_formula):
+            if f:
+                for el in ET.fromstring(latex_to_mathml(f)).iter():
+                    tag = el.tag.split("}")[-1]
+                    if tag in arity:
+                        assert len(el) == arity[tag], (c.id, tag, f)

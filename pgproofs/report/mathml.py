@@ -141,6 +141,10 @@ class _Parser:
     def scripted(self) -> str:
         base_tok = self.peek()
         base = self.atom()
+        after = ""
+        if base_tok is not None and base_tok[0] == "cmd" and base_tok[1] in _FUNCS:
+            base, after = base.split("<mspace", 1)
+            after = "<mspace" + after  # the space goes after the scripts: \max_{x} f
         large = base_tok is not None and base_tok[0] == "cmd" and base_tok[1] in _LARGE
         sub = sup = None
         while True:
@@ -161,14 +165,14 @@ class _Parser:
                 break
         if sub is not None and sup is not None:
             tag = "munderover" if large else "msubsup"
-            return f"<{tag}>{base}{sub}{sup}</{tag}>"
+            return f"<{tag}>{base}{sub}{sup}</{tag}>{after}"
         if sub is not None:
             tag = "munder" if large else "msub"
-            return f"<{tag}>{base}{sub}</{tag}>"
+            return f"<{tag}>{base}{sub}</{tag}>{after}"
         if sup is not None:
             tag = "mover" if large else "msup"
-            return f"<{tag}>{base}{sup}</{tag}>"
-        return base
+            return f"<{tag}>{base}{sup}</{tag}>{after}"
+        return base + after
 
     def atom(self) -> str:
         kind, val = self.next()
