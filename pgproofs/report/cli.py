@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -88,7 +89,7 @@ def _run_suite(root: Path, evidence: Path, workers: str, extra: list[str]) -> in
         evidence.unlink()
     cmd = [sys.executable, "-m", "pytest", "-n", str(workers), "-m", "",
            "--evidence", str(evidence), *extra]
-    print("pgproofs report: running " + " ".join(cmd[1:]) + f"  (in {root})", flush=True)
+    print(f"pgproofs report: running python {shlex.join(cmd[1:])}  (in {root})", flush=True)
     try:
         return subprocess.call(cmd, cwd=root)
     except KeyboardInterrupt:
