@@ -14,7 +14,8 @@ Gradients"), all maximising J = E[sum_t gamma^t r_t] with a softmax MLP policy:
                     natural gradient (pgproofs.cartpole.npg).
 
 ``reinforce`` and ``rtg`` have no critic to bootstrap a cut episode, so they
-sample batches of whole episodes (one per sub-environment). ``rtg-baseline``
+sample batches of whole episodes (one per sub-environment), and the 500-step
+time limit is the horizon of their finite-horizon objective. ``rtg-baseline``
 and ``npg`` use fixed windows of ``window`` steps per sub-environment and
 bootstrap V where a window or the 500-step time limit cuts an episode.
 The learners, like most practice, drop the gamma^t factor in front of
