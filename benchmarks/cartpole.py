@@ -109,27 +109,39 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def plot(runs: dict, path: Path) -> None:
+    """Left: median greedy return over seeds (quartile band). Right: steps to solve per seed."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     every = SolvedProtocol.every
     x = np.arange(every, MAX_STEPS + 1, every)
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for algo, rs in runs.items():
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [3, 2]})
+    for i, (algo, rs) in enumerate(runs.items()):
         grid = np.array([curve_on_grid(r["curve"], every, MAX_STEPS) for r in rs])
-        med = np.nanmedian(grid, 0)
-        ax.plot(x, med, label=algo, lw=1.8)
+        line, = ax.plot(x, np.nanmedian(grid, 0), label=algo, lw=1.8)
         ax.fill_between(x, np.nanpercentile(grid, 25, 0), np.nanpercentile(grid, 75, 0),
-                        alpha=0.18)
+                        color=line.get_color(), alpha=0.18)
+        solved = [r["env_steps"] for r in rs if r["solved"]]
+        failed = sum(not r["solved"] for r in rs)
+        jitter = np.linspace(-0.15, 0.15, len(solved)) if solved else []
+        ax2.scatter(np.full(len(solved), i) + jitter, solved, s=14, color=line.get_color())
+        if failed:
+            ax2.scatter([i], [MAX_STEPS * 1.08], marker="x", color=line.get_color())
+            ax2.annotate(f"{failed} unsolved", (i, MAX_STEPS * 1.08), fontsize=7,
+                         xytext=(4, 4), textcoords="offset points")
     ax.axhline(SolvedProtocol.threshold, color="0.4", ls="--", lw=1, label="475 (solved)")
     ax.set_xlabel("environment steps")
     ax.set_ylabel("greedy mean return (20 fresh episodes)")
-    ax.set_title(f"CartPole-v1, median over {len(next(iter(runs.values())))} seeds "
-                 "(band: quartiles; solved runs hold their confirmed mean)")
-    ax.title.set_fontsize(9)
+    ax.set_title(f"median over {len(next(iter(runs.values())))} seeds; band: quartiles; "
+                 "solved runs hold their confirmed mean", fontsize=9)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_ylim(0, 520)
+    ax2.set_xticks(range(len(runs)), list(runs), rotation=30, fontsize=8)
+    ax2.set_ylabel("env steps to a confirmed solve")
+    ax2.set_ylim(0, MAX_STEPS * 1.15)
+    ax2.set_title("each seed (x: not solved by 100k)", fontsize=9)
+    fig.suptitle("CartPole-v1, same protocol and seeds for every learner", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
