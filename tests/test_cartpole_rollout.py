@@ -177,13 +177,17 @@ def test_real_cartpole_vector_env_has_the_semantics_the_rollout_assumes():
     assert ((np.abs(final[:, 2]) > 0.2094) | (np.abs(final[:, 0]) > 2.4)).all()
 
 
-def test_config_rejects_unknown_algorithms():
+def test_config_rejects_bad_hyperparameters():
     from pgproofs.cartpole.learner import Config
 
     with pytest.raises(ValueError, match="algo"):
         Config(algo="ppo")
     with pytest.raises(ValueError, match="discount"):
         Config(discount=1.5)
+    with pytest.raises(ValueError, match="max_kl"):
+        Config(algo="npg", max_kl=0.0)
+    with pytest.raises(ValueError, match="window"):
+        Config(window=0)
 
 
 def test_evaluator_uses_fresh_seeds_and_rejects_a_bad_policy():

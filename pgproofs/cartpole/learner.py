@@ -72,6 +72,14 @@ class Config:
             raise ValueError(f"max_env_steps: must be >= 1, got {self.max_env_steps}")
         if not 0.0 <= self.discount <= 1.0:
             raise ValueError(f"discount: must lie in [0, 1], got {self.discount}")
+        for name in ("num_envs", "window", "hidden", "value_epochs", "cg_iters"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        for name in ("policy_lr", "value_lr", "max_kl"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
+        if self.variance_episodes < 2:
+            raise ValueError(f"variance_episodes: need >= 2, got {self.variance_episodes}")
 
     @property
     def uses_critic(self) -> bool:
