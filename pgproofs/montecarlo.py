@@ -34,8 +34,11 @@ one of:
   with n - 1 degrees of freedom on each component. Its level is exact only
   for Gaussian estimates; for others it holds as n -> infinity (CLT), and
   far in the tail (alpha/m ~ 1e-7) a skewed estimator can exceed the nominal
-  level by a sizeable factor at moderate n. ``benchmarks/calibration.py``
-  measures the false-alarm rate of both methods.
+  level by orders of magnitude at moderate n: ``benchmarks/calibration.py``
+  measures the false-alarm rate of both methods, and on its skewed MDP with
+  n = 200 Student's t at nominal alpha = 1e-6 rejected a correct estimator
+  in 1 of 1000 runs, while the Bernstein test never did. Use ``bound`` when
+  alpha must hold as stated.
 
 Per-component p-values are the smallest delta at which that component
 rejects; the reported p-value is the Bonferroni-adjusted min(1, m min p), and
