@@ -175,3 +175,20 @@ def test_compare_variance_by_monte_carlo_pairs_the_batches(large):
     assert result.verdict == "a_lower" and abs(result.difference) > 3 * result.half_width
     with pytest.raises(ValueError, match="rng: expected"):
         mc.compare_variance(estimators.reinforce, doubled, mdp, policy)
+
+
+@pytest.mark.slow
+def test_calibration_benchmark_runs_and_writes_its_outputs(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "calibration.py"
+    out, svg = tmp_path / "cal.json", tmp_path / "cal.svg"
+    subprocess.run([sys.executable, str(script), "--seeds", "3", "--out", str(out),
+                    "--plot", str(svg)], check=True, capture_output=True)
+    result = json.loads(out.read_text())
+    assert result["seeds"] == 3 and len(result["false_alarms"]) == 16
+    assert set(result["power"]["curves"]) == {"student-t", "bernstein"}
+    assert svg.read_text().lstrip().startswith("<?xml")
