@@ -162,6 +162,18 @@ def table(summary: dict, ref: dict | None) -> str:
     return "\n".join(lines)
 
 
+def versions() -> dict:
+    from importlib import metadata
+
+    out = {}
+    for name in ("pgproofs", "torch", "gymnasium", "numpy", "stable-baselines3"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
@@ -201,7 +213,7 @@ def main(argv=None) -> int:
     args.out.write_text(json.dumps(jsonable({
         "benchmark": "cartpole", "protocol": vars(SolvedProtocol()) | {"max_env_steps": MAX_STEPS},
         "summary": summary, "acceptance": acceptance, "table": text, "runs": runs,
-        "meta": {"torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+        "meta": {"torch_threads": torch.get_num_threads(), "versions": versions(),
                  "python": platform.python_version(), "machine": platform.machine(),
                  "cpu_count": os.cpu_count(), "loadavg_before": load_before,
                  "loadavg_after": os.getloadavg(),
