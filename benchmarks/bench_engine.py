@@ -24,14 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pgproofs import FiniteMDP, SoftmaxPolicy, exact
+from pgproofs import exact
+from pgproofs.strategies import random_mdp, random_policy
 
 
-def random_mdp(S=5, A=5, T=100, seed=0):
+def benchmark_case(S=5, A=5, T=100, seed=0):
     rng = np.random.default_rng(seed)
-    mdp = FiniteMDP(rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(S), size=(S, A)),
-                    rng.normal(size=(S, A)), T)
-    return mdp, SoftmaxPolicy(rng.normal(size=(S, A)))
+    mdp = random_mdp(rng, S, A, T)
+    return mdp, random_policy(rng, S, A)
 
 
 def median_time(fn, repeats):
@@ -85,7 +85,7 @@ def main(argv=None):
     parser.add_argument("--out", default="reports/bench-engine.json")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
-    mdp, policy = random_mdp()
+    mdp, policy = benchmark_case()
     T = mdp.horizon
 
     exact.policy_gradient(mdp, policy)  # warm up

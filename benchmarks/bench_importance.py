@@ -26,15 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from pgproofs import FiniteMDP, SoftmaxPolicy, exact
+from pgproofs import exact
 from pgproofs import importance as imp
+from pgproofs.strategies import random_mdp, random_policy
 
 
 def random_case(S=5, A=5, T=100, seed=0):
     rng = np.random.default_rng(seed)
-    mdp = FiniteMDP(rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(S), size=(S, A)),
-                    rng.normal(size=(S, A)), T)
-    return mdp, SoftmaxPolicy(rng.normal(size=(S, A))), SoftmaxPolicy(rng.normal(size=(S, A)))
+    mdp = random_mdp(rng, S, A, T)
+    return mdp, random_policy(rng, S, A), random_policy(rng, S, A)
 
 
 def median_time(fn, repeats):

@@ -22,18 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
-from pgproofs import FiniteMDP, SoftmaxPolicy, check, exact
+from pgproofs import FiniteMDP, check, exact
 from pgproofs import estimators as est
 from pgproofs import variance
+from pgproofs.strategies import random_mdp, random_policy
 
 TARGET_S = 1.0
 
 
-def random_mdp(S=5, A=5, T=100, seed=0):
+def benchmark_case(S=5, A=5, T=100, seed=0):
     rng = np.random.default_rng(seed)
-    mdp = FiniteMDP(rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(S), size=(S, A)),
-                    rng.normal(size=(S, A)), T)
-    return mdp, SoftmaxPolicy(rng.normal(size=(S, A)))
+    mdp = random_mdp(rng, S, A, T)
+    return mdp, random_policy(rng, S, A)
 
 
 def median_time(fn, repeats):
@@ -51,7 +51,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
 
-    mdp, policy = random_mdp()
+    mdp, policy = benchmark_case()
     cases = {
         "reinforce": (est.reinforce, 1),
         "reward_to_go": (est.reward_to_go, 1),

@@ -33,6 +33,7 @@ from scipy.stats import beta
 from pgproofs import FiniteMDP, SoftmaxPolicy, check, estimators
 from pgproofs import montecarlo as mc
 from pgproofs.testing import seed_offset, seeded_rng
+from pgproofs.strategies import random_mdp
 
 ALPHAS = (0.05, 0.01, 1e-6)
 SIZES = (200, 2000)
@@ -44,8 +45,7 @@ def scenarios() -> dict[str, tuple[FiniteMDP, SoftmaxPolicy]]:
     """Two small MDPs (S=3, A=2, T=5; 7776 trajectories, so exact moments are cheap)."""
     rng = np.random.default_rng(2024)
     S, A, T = 3, 2, 5
-    random = FiniteMDP(rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(S), size=(S, A)),
-                       rng.normal(size=(S, A)), T)
+    random = random_mdp(rng, S, A, T)
     # Skewed: state 2 is reached with probability 0.03 per step and pays 10 for action 1.
     P = np.zeros((S, A, S))
     P[:, :, 0], P[:, :, 1], P[:, :, 2] = 0.57, 0.40, 0.03

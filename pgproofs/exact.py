@@ -109,7 +109,7 @@ def enumerate_trajectories(mdp: FiniteMDP, policy: SoftmaxPolicy, *,
     n = count_trajectories(mdp, policy)
     if n > max_count:
         raise ValueError(f"enumeration too large: {n} trajectories exceed max_count={max_count}")
-    S, A, T = mdp.n_states, mdp.n_actions, mdp.horizon
+    T = mdp.horizon
     states = np.flatnonzero(mdp.initial > 0)[:, None]
     probs = mdp.initial[states[:, 0]]
     actions = np.empty((len(probs), 0), dtype=np.int64)

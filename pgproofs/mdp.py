@@ -152,7 +152,7 @@ class FiniteMDP:
             raise ValueError(f"n: must be a positive integer, got {n!r}")
         if not isinstance(rng, np.random.Generator):
             raise ValueError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-        S, A, T = self.n_states, self.n_actions, self.horizon
+        A, T = self.n_actions, self.horizon
         cum_pi = _pinned_cumsum(policy.probs)
         states = np.empty((n, T), dtype=np.int64)
         actions = np.empty((n, T), dtype=np.int64)

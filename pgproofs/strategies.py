@@ -10,6 +10,9 @@ Compose them in your own properties::
         mdp, policy = case
         ...
 
+For fixed-seed surveys and benchmarks (no Hypothesis), ``random_mdp`` and
+``random_policy`` draw the same kind of cases from a numpy Generator.
+
 Sizes default to what exact enumeration handles in milliseconds
 (S, A <= 3, T <= 3). Degenerate cases are drawn on purpose: a single state
 or action, deterministic dynamics, all-zero rewards, near-deterministic
@@ -26,7 +29,8 @@ from hypothesis import strategies as st
 from pgproofs.mdp import FiniteMDP
 from pgproofs.policy import SoftmaxPolicy
 
-__all__ = ["distributions", "finite_mdps", "mdps_and_policies", "softmax_policies"]
+__all__ = ["distributions", "finite_mdps", "mdps_and_policies", "random_mdp", "random_policy",
+           "softmax_policies"]
 
 
 def _check_range(name: str, lo: int, hi: int, least: int) -> None:
@@ -144,3 +148,30 @@ def mdps_and_policies(draw, *, n_policies: int = 1, **mdp_kwargs):
         raise ValueError(f"n_policies: must be >= 1, got {n_policies}")
     mdp = draw(finite_mdps(**mdp_kwargs))
     return (mdp, *[draw(softmax_policies(mdp)) for _ in range(n_policies)])
+
+
+def random_mdp(rng: np.random.Generator, n_states: int, n_actions: int, horizon: int, *,
+               rewards: str = "normal", discount: float = 1.0) -> FiniteMDP:
+    """A FiniteMDP drawn with numpy: Dirichlet(1) initial distribution and dynamics,
+    rewards N(0, 1) (``rewards="normal"``) or U(-1, 1) (``rewards="uniform"``).
+
+    Draws, in order: initial, transitions, rewards; so a caller that draws a
+    policy next gets the same stream on every run.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+    if rewards not in ("normal", "uniform"):
+        raise ValueError(f"rewards: expected 'normal' or 'uniform', got {rewards!r}")
+    S, A = n_states, n_actions
+    initial = rng.dirichlet(np.ones(S))
+    transitions = rng.dirichlet(np.ones(S), size=(S, A))
+    r = rng.normal(size=(S, A)) if rewards == "normal" else rng.uniform(-1, 1, size=(S, A))
+    return FiniteMDP(initial, transitions, r, horizon, discount=discount)
+
+
+def random_policy(rng: np.random.Generator, n_states: int, n_actions: int, *,
+                  scale: float = 1.0) -> SoftmaxPolicy:
+    """A SoftmaxPolicy with logits scale * N(0, 1), drawn with numpy."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+    return SoftmaxPolicy(scale * rng.normal(size=(n_states, n_actions)))

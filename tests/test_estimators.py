@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from pgproofs import FiniteMDP, SoftmaxPolicy
+from pgproofs import SoftmaxPolicy
 from pgproofs import estimators as est
 from pgproofs.mdp import Batch
+from pgproofs.strategies import random_mdp, random_policy
 
 
 def loop_score(policy, s, a):
@@ -47,9 +48,8 @@ def loop_trajectory_scores(batch, policy):
 
 def random_case(seed, S=3, A=2, T=4, discount=1.0, n=7):
     rng = np.random.default_rng(seed)
-    mdp = FiniteMDP(rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(S), size=(S, A)),
-                    rng.normal(size=(S, A)), T, discount=discount)
-    policy = SoftmaxPolicy(rng.normal(size=(S, A)))
+    mdp = random_mdp(rng, S, A, T, discount=discount)
+    policy = random_policy(rng, S, A)
     return mdp, policy, mdp.sample(policy, n, rng)
 
 

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 
 from pgproofs import FiniteMDP, SoftmaxPolicy, exact
 from pgproofs import strategies as pst
+from pgproofs.strategies import random_mdp, random_policy
 
 from _brute import brute_force_trajectories
 
@@ -65,7 +66,7 @@ def test_discounted_gradient_matches_enumeration():
     S, A = 2, 3
     P = rng.dirichlet(np.ones(S), size=(S, A))
     mdp = FiniteMDP(np.array([0.3, 0.7]), P, rng.normal(size=(S, A)), 4, discount=0.9)
-    policy = SoftmaxPolicy(rng.normal(size=(S, A)))
+    policy = random_policy(rng, S, A)
     np.testing.assert_allclose(exact.policy_gradient(mdp, policy),
                                enumerated_gradient(mdp, policy), atol=1e-12)
     np.testing.assert_allclose(exact.policy_gradient(mdp, policy),
@@ -95,9 +96,8 @@ def test_enumeration_refuses_too_many_trajectories_with_the_count():
 def test_dp_handles_long_horizons():
     rng = np.random.default_rng(5)
     S = A = 5
-    mdp = FiniteMDP(rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(S), size=(S, A)),
-                    rng.normal(size=(S, A)), 100)
-    policy = SoftmaxPolicy(rng.normal(size=(S, A)))
+    mdp = random_mdp(rng, S, A, 100)
+    policy = random_policy(rng, S, A)
     g = exact.policy_gradient(mdp, policy)
     # The softmax gradient sums to zero across actions in every state.
     np.testing.assert_allclose(g.sum(axis=1), 0.0, atol=1e-10)

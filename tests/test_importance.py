@@ -11,6 +11,7 @@ from pgproofs import importance as imp
 from pgproofs import strategies as pst
 from pgproofs.returns import discounted_return, reward_to_go
 from pgproofs.symbolic import importance as sym
+from pgproofs.strategies import random_mdp, random_policy
 
 from _brute import brute_force_trajectories
 
@@ -32,9 +33,8 @@ def logged(states, actions, rewards, behaviour, discount=1.0):
 
 def random_case(seed, S=3, A=3, T=3, discount=1.0):
     rng = np.random.default_rng(seed)
-    mdp = FiniteMDP(rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(S), size=(S, A)),
-                    rng.uniform(-1, 1, (S, A)), T, discount=discount)
-    return mdp, SoftmaxPolicy(rng.normal(size=(S, A))), SoftmaxPolicy(rng.normal(size=(S, A)))
+    mdp = random_mdp(rng, S, A, T, rewards="uniform", discount=discount)
+    return mdp, random_policy(rng, S, A), random_policy(rng, S, A)
 
 
 # ---------------------------------------------------------------- hand-derived numbers
@@ -52,7 +52,7 @@ def test_bandit_by_hand():
 
 def test_two_step_by_hand():
     """T = 2, w_1 = 2, w_2 = 1/2, rewards (1, 3), gamma = 1/2."""
-    mdp = FiniteMDP([1.0], [[[1.0], [1.0]]], [[1.0, 3.0]], 2, discount=0.5)
+    FiniteMDP([1.0], [[[1.0], [1.0]]], [[1.0, 3.0]], 2, discount=0.5)  # the MDP of this case
     behaviour = SoftmaxPolicy([[0.0, 0.0]])                  # (1/2, 1/2)
     target = SoftmaxPolicy([[0.0, math.log(1 / 3)]])        # (3/4, 1/4)
     batch = logged([[0, 0]], [[0, 1]], [[1.0, 3.0]], behaviour, discount=0.5)

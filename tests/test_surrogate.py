@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from pgproofs import FiniteMDP, SoftmaxPolicy, check, estimators
+from pgproofs import check, estimators
 from pgproofs import bugs
 from pgproofs.surrogate import SurrogateEstimator
+from pgproofs.strategies import random_mdp, random_policy
 
 torch.set_num_threads(1)
 
@@ -15,9 +16,8 @@ torch.set_num_threads(1)
 def case():
     rng = np.random.default_rng(7)
     S, A, T = 3, 2, 3
-    mdp = FiniteMDP(rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(S), size=(S, A)),
-                    rng.normal(size=(S, A)), T, discount=0.9)
-    policy = SoftmaxPolicy(rng.normal(size=(S, A)))
+    mdp = random_mdp(rng, S, A, T, discount=0.9)
+    policy = random_policy(rng, S, A)
     return mdp, policy, mdp.sample(policy, 16, rng)
 
 

@@ -16,6 +16,7 @@ from pgproofs import FiniteMDP, SoftmaxPolicy, check, exact
 from pgproofs import estimators as est
 from pgproofs import strategies as pst
 from pgproofs import variance
+from pgproofs.strategies import random_mdp, random_policy
 
 ATOL = 1e-9
 
@@ -94,9 +95,8 @@ def test_optimal_baseline_minimises_each_component_variance():
 def test_dp_handles_long_horizons_where_enumeration_cannot():
     rng = np.random.default_rng(2)
     S = A = 5
-    mdp = FiniteMDP(rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(S), size=(S, A)),
-                    rng.normal(size=(S, A)), 100)
-    policy = SoftmaxPolicy(rng.normal(size=(S, A)))
+    mdp = random_mdp(rng, S, A, 100)
+    policy = random_policy(rng, S, A)
     for e in (est.reinforce, est.reward_to_go, est.state_value_baseline(mdp, policy)):
         m = variance.exact_covariance(e, mdp, policy)
         # the unbiased estimators' DP mean is the DP policy gradient (two independent passes)

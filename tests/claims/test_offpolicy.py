@@ -26,6 +26,7 @@ from pgproofs.mdp import FiniteMDP
 from pgproofs.policy import SoftmaxPolicy
 from pgproofs.returns import discounted_return
 from pgproofs.symbolic import importance as sym
+from pgproofs.strategies import random_mdp, random_policy
 
 SEED_OFFSET = int(os.environ.get("PGPROOFS_SEED_OFFSET", "0"))
 # Hypothesis' find() runs outside @given, so it needs its own deterministic settings.
@@ -41,10 +42,9 @@ def random_case(rng: np.random.Generator, *, states=(1, 3), actions=(2, 3), hori
     S = int(rng.integers(states[0], states[1] + 1))
     A = int(rng.integers(actions[0], actions[1] + 1))
     T = int(rng.integers(horizon[0], horizon[1] + 1))
-    mdp = FiniteMDP(rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(S), size=(S, A)),
-                    rng.uniform(-1, 1, size=(S, A)), T, discount=discount)
-    target = SoftmaxPolicy(logit_scale * rng.normal(size=(S, A)))
-    behaviour = SoftmaxPolicy(logit_scale * rng.normal(size=(S, A)))
+    mdp = random_mdp(rng, S, A, T, rewards="uniform", discount=discount)
+    target = random_policy(rng, S, A, scale=logit_scale)
+    behaviour = random_policy(rng, S, A, scale=logit_scale)
     return mdp, target, behaviour
 
 

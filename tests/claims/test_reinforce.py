@@ -17,6 +17,7 @@ from pgproofs import strategies as pst
 from pgproofs import variance
 from pgproofs.symbolic import reinforce as sym
 from pgproofs.testing import seeded_rng
+from pgproofs.strategies import random_mdp, random_policy
 
 ATOL = 1e-9
 
@@ -24,9 +25,8 @@ ATOL = 1e-9
 def small_example(seed=0, S=2, A=2, T=2):
     """A fixed random MDP (Dirichlet dynamics, rewards in [-1, 1], N(0, 1) logits)."""
     rng = np.random.default_rng(seed)
-    mdp = FiniteMDP(rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(S), size=(S, A)),
-                    rng.uniform(-1, 1, size=(S, A)), T)
-    return mdp, SoftmaxPolicy(rng.normal(size=(S, A)))
+    mdp = random_mdp(rng, S, A, T, rewards="uniform")
+    return mdp, random_policy(rng, S, A)
 
 
 def rejects(fn, *args, **kwargs) -> str:

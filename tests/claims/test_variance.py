@@ -21,6 +21,7 @@ from pgproofs import strategies as pst
 from pgproofs import variance
 from pgproofs.symbolic import variance as sym
 from pgproofs.testing import seeded_rng
+from pgproofs.strategies import random_mdp, random_policy
 
 ATOL = 1e-9
 SURVEY_SEED = 2024
@@ -30,18 +31,16 @@ SURVEY_SIZE = 500          # default run; the slow tests use 10 000
 def small_example(seed=0, S=2, A=2, T=2, discount=1.0):
     """A fixed random MDP (Dirichlet dynamics, rewards in [-1, 1], N(0, 1) logits)."""
     rng = np.random.default_rng(seed)
-    mdp = FiniteMDP(rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(S), size=(S, A)),
-                    rng.uniform(-1, 1, size=(S, A)), T, discount=discount)
-    return mdp, SoftmaxPolicy(rng.normal(size=(S, A)))
+    mdp = random_mdp(rng, S, A, T, rewards="uniform", discount=discount)
+    return mdp, random_policy(rng, S, A)
 
 
 def random_small_mdp(rng):
     """The survey distribution: S in 1..3, A in 2..3, T in 2..4, Dirichlet(1) initial state and
     dynamics, rewards uniform on [-1, 1], logits N(0, 1)."""
     S, A, T = int(rng.integers(1, 4)), int(rng.integers(2, 4)), int(rng.integers(2, 5))
-    mdp = FiniteMDP(rng.dirichlet(np.ones(S)), rng.dirichlet(np.ones(S), size=(S, A)),
-                    rng.uniform(-1, 1, size=(S, A)), T)
-    return mdp, SoftmaxPolicy(rng.normal(size=(S, A)))
+    mdp = random_mdp(rng, S, A, T, rewards="uniform")
+    return mdp, random_policy(rng, S, A)
 
 
 def rejects(fn, *args, **kwargs) -> str:
