@@ -15,14 +15,11 @@ Measures, for |S| = |A| = 5 and T = 100:
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import time
 from bisect import bisect_right
-from pathlib import Path
 
 import numpy as np
+
+from _common import timed, write_json
 
 from pgproofs import exact
 from pgproofs.strategies import random_mdp, random_policy
@@ -34,13 +31,6 @@ def benchmark_case(S=5, A=5, T=100, seed=0):
     return mdp, random_policy(rng, S, A)
 
 
-def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)), times
 
 
 def plain_loop_sample(mdp, policy, n, rng):
@@ -89,23 +79,23 @@ def main(argv=None):
     T = mdp.horizon
 
     exact.policy_gradient(mdp, policy)  # warm up
-    grad_s, grad_all = median_time(lambda: exact.policy_gradient(mdp, policy), 50)
+    grad_s, grad_best, _ = timed(lambda: exact.policy_gradient(mdp, policy), 50)
 
     n = 20_000
     rng = np.random.default_rng(0)
     mdp.sample(policy, 1000, rng)
-    vec_s, vec_all = median_time(lambda: mdp.sample(policy, n, rng), args.repeats)
+    vec_s, _, _ = timed(lambda: mdp.sample(policy, n, rng), args.repeats)
     vec_rate = n * T / vec_s
 
-    loop_s, _ = median_time(lambda: plain_loop_sample(mdp, policy, 200, rng), 3)
+    loop_s, _, _ = timed(lambda: plain_loop_sample(mdp, policy, 200, rng), 3)
     loop_rate = 200 * T / loop_s
-    tuned_s, _ = median_time(lambda: tuned_loop_sample(mdp, policy, 2000, rng), 3)
+    tuned_s, _, _ = timed(lambda: tuned_loop_sample(mdp, policy, 2000, rng), 3)
     tuned_rate = 2000 * T / tuned_s
 
     result = {
         "benchmark": "engine",
         "problem": {"states": 5, "actions": 5, "horizon": T},
-        "policy_gradient_ms": {"median": grad_s * 1e3, "min": min(grad_all) * 1e3,
+        "policy_gradient_ms": {"median": grad_s * 1e3, "min": grad_best * 1e3,
                                "target_below": 50.0},
         "sampler": {
             "trajectories_per_call": n,
@@ -118,13 +108,8 @@ def main(argv=None):
             "ratio_vs_tuned_python_loop": vec_rate / tuned_rate,
         },
         "passes_targets": bool(grad_s < 0.05 and vec_rate >= 2e6 and vec_rate / loop_rate >= 50),
-        "machine": {"python": platform.python_version(), "numpy": np.__version__,
-                    "cpus": os.cpu_count(), "platform": platform.platform()},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    out = write_json(args.out, result)
     print(f"policy_gradient (5x5, T=100): {grad_s * 1e3:.2f} ms (target < 50 ms)")
     print(f"sampler: {vec_rate / 1e6:.2f} M transitions/s (target >= 2M); "
           f"python loop: {loop_rate / 1e3:.1f} k/s; ratio {vec_rate / loop_rate:.0f}x (target >= 50x)")

@@ -19,12 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
-import time
-from pathlib import Path
 
 import numpy as np
+
+from _common import timed, write_json
 
 from pgproofs import exact
 from pgproofs import importance as imp
@@ -37,13 +35,6 @@ def random_case(S=5, A=5, T=100, seed=0):
     return mdp, random_policy(rng, S, A), random_policy(rng, S, A)
 
 
-def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)), float(np.min(times))
 
 
 def enumeration_moments(mdp, target, behaviour):
@@ -70,17 +61,17 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     mdp, target, behaviour = random_case()
-    t100, t100_min = median_time(lambda: imp.weight_moments(mdp, target, behaviour), args.repeats)
+    t100, t100_min, _ = timed(lambda: imp.weight_moments(mdp, target, behaviour), args.repeats)
     long_mdp, _, _ = random_case(T=1000)
-    t1000, _ = median_time(lambda: imp.weight_moments(long_mdp, target, behaviour),
+    t1000, _, _ = timed(lambda: imp.weight_moments(long_mdp, target, behaviour),
                            max(5, args.repeats // 5))
-    t_rate, _ = median_time(lambda: imp.variance_growth_rate(mdp, target, behaviour), args.repeats)
+    t_rate, _, _ = timed(lambda: imp.variance_growth_rate(mdp, target, behaviour), args.repeats)
     w = imp.weight_moments(mdp, target, behaviour)
     rate = imp.variance_growth_rate(mdp, target, behaviour)
     worst, n_cases = dp_vs_enumeration()
     short, _, _ = random_case(T=3)
-    t_enum, _ = median_time(lambda: enumeration_moments(short, target, behaviour), 3)
-    t_dp3, _ = median_time(lambda: imp.weight_moments(short, target, behaviour), args.repeats)
+    t_enum, _, _ = timed(lambda: enumeration_moments(short, target, behaviour), 3)
+    t_dp3, _, _ = timed(lambda: imp.weight_moments(short, target, behaviour), args.repeats)
 
     result = {
         "benchmark": "importance",
@@ -99,13 +90,8 @@ def main(argv=None) -> dict:
         "dp_T3_ms": t_dp3 * 1e3,
         "enumeration_over_dp_at_T3": t_enum / t_dp3,
         "passes_targets": bool(t100 * 1e3 < 100.0 and worst <= 1e-9),
-        "machine": {"python": platform.python_version(), "numpy": np.__version__,
-                    "cpus": os.cpu_count(), "platform": platform.platform()},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(json.dumps(result, indent=2))
     return result
 

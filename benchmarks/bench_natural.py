@@ -19,15 +19,12 @@ direction against the explicit solve (10 iterations, and 50 to show convergence)
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch.func import functional_call, jacrev, vmap
+
+from _common import timed, write_json
 
 from pgproofs import FiniteMDP, SoftmaxPolicy, exact
 from pgproofs import natural as ng
@@ -37,13 +34,6 @@ TABULAR_DAMPING = 1e-4  # the trajectory Fisher's blocks are rho(s) F_s ~ 1e-2 h
 CG_ITERS = 10
 
 
-def median_time(fn, repeats):
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)), out
 
 
 def relative_error(x, ref):
@@ -111,9 +101,9 @@ def run(repeats_explicit=3, repeats_cg=5):
     torch.set_num_threads(1)
     results = []
     for name, n_params, damping, explicit, cg in (mlp_case(), tabular_case()):
-        t_explicit, x_explicit = median_time(explicit, repeats_explicit)
-        t_cg, x_cg = median_time(lambda: cg(CG_ITERS), repeats_cg)
-        t_cg50, x_cg50 = median_time(lambda: cg(50), repeats_cg)
+        t_explicit, _, x_explicit = timed(explicit, repeats_explicit)
+        t_cg, _, x_cg = timed(lambda: cg(CG_ITERS), repeats_cg)
+        t_cg50, _, x_cg50 = timed(lambda: cg(50), repeats_cg)
         results.append({
             "policy": name, "parameters": n_params, "damping": damping, "cg_iterations": CG_ITERS,
             "explicit_seconds": t_explicit, "fvp_cg_seconds": t_cg,
@@ -135,14 +125,8 @@ def main(argv=None):
         "what": "natural direction (F + lambda I)^-1 g: form F and solve vs CG on autograd "
                 "Fisher-vector products, same run, one thread",
         "cases": results,
-        "machine": {"python": platform.python_version(), "torch": torch.__version__,
-                    "numpy": np.__version__, "cpus": os.cpu_count(),
-                    "platform": platform.platform()},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1) + "\n")
+    out = write_json(args.out, report)
     for r in results:
         print(f"{r['policy']} ({r['parameters']} params): explicit {r['explicit_seconds']:.3f} s, "
               f"FVP-CG {r['fvp_cg_seconds'] * 1e3:.1f} ms, ratio {r['ratio_explicit_over_cg']:.0f}x "

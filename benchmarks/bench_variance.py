@@ -15,12 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
-import time
-from pathlib import Path
 
 import numpy as np
+
+from _common import timed, write_json
 
 from pgproofs import FiniteMDP, check, exact
 from pgproofs import estimators as est
@@ -36,13 +34,6 @@ def benchmark_case(S=5, A=5, T=100, seed=0):
     return mdp, random_policy(rng, S, A)
 
 
-def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)), float(min(times))
 
 
 def main(argv=None):
@@ -61,12 +52,12 @@ def main(argv=None):
     }
     timings = {}
     for name, (e, n) in cases.items():
-        med, best = median_time(lambda: variance.exact_covariance(e, mdp, policy, n), args.repeats)
+        med, best, _ = timed(lambda: variance.exact_covariance(e, mdp, policy, n), args.repeats)
         timings[name] = {"median_s": med, "min_s": best}
 
     small = FiniteMDP(mdp.initial, mdp.transitions, mdp.rewards, 3)
-    enum_s, _ = median_time(lambda: check.exact_moments(est.reward_to_go, small, policy), 3)
-    dp_s, _ = median_time(lambda: variance.exact_covariance(est.reward_to_go, small, policy), 3)
+    enum_s, _, _ = timed(lambda: check.exact_moments(est.reward_to_go, small, policy), 3)
+    dp_s, _, _ = timed(lambda: variance.exact_covariance(est.reward_to_go, small, policy), 3)
 
     worst = max(v["median_s"] for v in timings.values())
     result = {
@@ -80,13 +71,8 @@ def main(argv=None):
                                  "enumeration_s": enum_s, "dp_s": dp_s,
                                  "ratio": enum_s / dp_s},
         "passes_targets": worst < TARGET_S,
-        "machine": {"python": platform.python_version(), "numpy": np.__version__,
-                    "cpus": os.cpu_count(), "platform": platform.platform()},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(json.dumps(result, indent=2))
     return 0 if result["passes_targets"] else 1
 
