@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from pgproofs import FiniteMDP, SoftmaxPolicy, exact
+from pgproofs.testing import seeded_rng
 
 DELTA = 1e-6
 
@@ -35,12 +36,12 @@ def returns_within_bound(returns, target, mdp):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sampled_mean_return_matches_exact_value(seed):
     mdp, policy = example()
-    batch = mdp.sample(policy, 400_000, np.random.default_rng(seed))
+    batch = mdp.sample(policy, 400_000, seeded_rng(seed))
     assert returns_within_bound(batch.rewards.sum(axis=1), exact.value(mdp, policy), mdp)
     # Negative control: the same test rejects a sampler that ignores the policy
     # (uniform actions); its value differs from J by far more than the radius.
     uniform = mdp.sample(SoftmaxPolicy(np.zeros_like(policy.logits)), 400_000,
-                         np.random.default_rng(seed))
+                         seeded_rng(seed))
     assert not returns_within_bound(uniform.rewards.sum(axis=1), exact.value(mdp, policy), mdp)
 
 
@@ -49,7 +50,7 @@ def test_sampled_trajectory_frequencies_match_enumeration():
     mdp = FiniteMDP(mdp.initial, mdp.transitions, mdp.rewards, 3)
     traj = exact.enumerate_trajectories(mdp, policy)
     n = 400_000
-    batch = mdp.sample(policy, n, np.random.default_rng(5))
+    batch = mdp.sample(policy, n, seeded_rng(5))
     S, A = mdp.n_states, mdp.n_actions
     code = lambda s, a: ((s * A + a) * (S * A) ** np.arange(mdp.horizon)).sum(axis=1)  # noqa: E731
     keys = code(traj.batch.states, traj.batch.actions)

@@ -10,14 +10,13 @@ against enumeration; the Monte Carlo test states its false-alarm bound.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pytest
 import sympy as sp
-from sympy.core.function import AppliedUndef
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis.errors import NoSuchExample
+from sympy.core.function import AppliedUndef
 
 from pgproofs import check, exact
 from pgproofs import importance as imp
@@ -25,10 +24,11 @@ from pgproofs import strategies as pst
 from pgproofs.mdp import FiniteMDP
 from pgproofs.policy import SoftmaxPolicy
 from pgproofs.returns import discounted_return
-from pgproofs.symbolic import importance as sym
 from pgproofs.strategies import random_mdp, random_policy
+from pgproofs.symbolic import importance as sym
+from pgproofs.testing import seed_offset
 
-SEED_OFFSET = int(os.environ.get("PGPROOFS_SEED_OFFSET", "0"))
+SEED_OFFSET = seed_offset()  # $PGPROOFS_SEED_OFFSET shifts every Monte Carlo seed
 # Hypothesis' find() runs outside @given, so it needs its own deterministic settings.
 FIND_SETTINGS = settings(database=None, derandomize=True, max_examples=3000,
                          suppress_health_check=list(HealthCheck))

@@ -8,32 +8,17 @@ check to a negative control that must be rejected.
 import numpy as np
 import pytest
 import sympy as sp
+from _support import record_expressions, rejects, small_example
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pgproofs import FiniteMDP, SoftmaxPolicy, check, exact
+from pgproofs import FiniteMDP, SoftmaxPolicy, check, exact, variance
 from pgproofs import estimators as est
 from pgproofs import strategies as pst
-from pgproofs import variance
 from pgproofs.symbolic import reinforce as sym
 from pgproofs.testing import seeded_rng
-from pgproofs.strategies import random_mdp, random_policy
 
 ATOL = 1e-9
-
-
-def small_example(seed=0, S=2, A=2, T=2):
-    """A fixed random MDP (Dirichlet dynamics, rewards in [-1, 1], N(0, 1) logits)."""
-    rng = np.random.default_rng(seed)
-    mdp = random_mdp(rng, S, A, T, rewards="uniform")
-    return mdp, random_policy(rng, S, A)
-
-
-def rejects(fn, *args, **kwargs) -> str:
-    """Run a check that must fail; return its AssertionError message."""
-    with pytest.raises(AssertionError) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
 
 
 def finite_difference_gradient(f, logits, h=1e-6):
@@ -46,11 +31,6 @@ def finite_difference_gradient(f, logits, h=1e-6):
         grads.append((np.asarray(f(SoftmaxPolicy(up))) - np.asarray(f(SoftmaxPolicy(down))))
                      / (2 * h))
     return np.stack(grads, axis=-1).reshape(np.shape(grads[0]) + logits.shape)
-
-
-def record_expressions(evidence, exprs, names):
-    for name in names:
-        evidence.expression(name, exprs[name])
 
 
 # ---- PG-1 -----------------------------------------------------------------------

@@ -11,28 +11,21 @@ import functools
 import numpy as np
 import pytest
 import sympy as sp
+from _support import record_expressions, rejects, small_example
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from pgproofs import FiniteMDP, SoftmaxPolicy, check, exact
+from pgproofs import FiniteMDP, SoftmaxPolicy, check, exact, variance
 from pgproofs import estimators as est
 from pgproofs import strategies as pst
-from pgproofs import variance
+from pgproofs.strategies import random_mdp, random_policy
 from pgproofs.symbolic import variance as sym
 from pgproofs.testing import seeded_rng
-from pgproofs.strategies import random_mdp, random_policy
 
 ATOL = 1e-9
 SURVEY_SEED = 2024
 SURVEY_SIZE = 500          # default run; the slow tests use 10 000
-
-
-def small_example(seed=0, S=2, A=2, T=2, discount=1.0):
-    """A fixed random MDP (Dirichlet dynamics, rewards in [-1, 1], N(0, 1) logits)."""
-    rng = np.random.default_rng(seed)
-    mdp = random_mdp(rng, S, A, T, rewards="uniform", discount=discount)
-    return mdp, random_policy(rng, S, A)
 
 
 def random_small_mdp(rng):
@@ -41,18 +34,6 @@ def random_small_mdp(rng):
     S, A, T = int(rng.integers(1, 4)), int(rng.integers(2, 4)), int(rng.integers(2, 5))
     mdp = random_mdp(rng, S, A, T, rewards="uniform")
     return mdp, random_policy(rng, S, A)
-
-
-def rejects(fn, *args, **kwargs) -> str:
-    """Run a check that must fail; return its AssertionError message."""
-    with pytest.raises(AssertionError) as info:
-        fn(*args, **kwargs)
-    return str(info.value)
-
-
-def record_expressions(evidence, exprs, names, prefix=""):
-    for name in names:
-        evidence.expression(prefix + name, exprs[name])
 
 
 def total_variances(mdp, policy):
