@@ -30,7 +30,8 @@ class Moments:
     """Exact first and second moments of an estimator's output.
 
     mean (S, A); cov (S*A, S*A), the covariance of the flattened estimate;
-    n_tuples, how many batches were enumerated.
+    n_tuples, how many batches were enumerated (0 when the moments come from
+    dynamic programming, e.g. ``estimators.reinforce.exact_moments``).
     """
 
     mean: np.ndarray
