@@ -3,7 +3,8 @@
 Chromium is the Debian package ``chromium`` (installed by .ci/run). Without it
 the test fails when CI is set (the check must not silently vanish there) and
 is skipped on a developer machine. The screenshots go to reports/ for a person
-to look at: report-screenshot.png (desktop) and report-screenshot-phone.png.
+to look at: sample-report-screenshot.png (desktop) and sample-report-screenshot-phone.png
+(of the fixed sample evidence; `pgproofs report --screenshot` shoots the real report).
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def test_chromium_shows_every_claim_and_the_math(report_file):
 
 
 @pytest.mark.parametrize("name, width, height", [
-    ("report-screenshot.png", 1280, 2400),
-    ("report-screenshot-phone.png", 412, 1800),
+    ("sample-report-screenshot.png", 1280, 2400),
+    ("sample-report-screenshot-phone.png", 412, 1800),
 ])
 def test_chromium_screenshot_is_written(report_file, request, name, width, height):
     out = request.config.rootpath / "reports" / name
