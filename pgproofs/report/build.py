@@ -208,5 +208,6 @@ def build_model(doc: Mapping[str, Any], *, source: str = "") -> dict[str, Any]:
                       if c.expected == "sharpened"],
         "unknown": unknown,
         "methods": registry.METHODS,
+        "benchmarks": [],  # filled by render.write_report when given a results folder
     }
 

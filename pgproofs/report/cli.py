@@ -124,7 +124,7 @@ def run_report(args: argparse.Namespace) -> int:
         else:
             doc = {"claims": {}, "meta": {"note": f"The test run ended with exit status {rc} "
                                           "and wrote no evidence: every claim is unverified."}}
-    path = write_report(doc, output, source=str(source))
+    path = write_report(doc, output, source=str(source), benchmarks=source.parent)
     counts = list(statuses(doc).values())
     summary = ", ".join(f"{counts.count(s)} {s}" for s in ("verified", "failed", "unverified"))
     print(f"pgproofs report: wrote {path} ({summary})")

@@ -187,12 +187,21 @@ def render_html(model: Mapping[str, Any]) -> str:
     return template.render(css=Markup(_asset("style.css")), **model)
 
 
-def write_report(doc: Mapping[str, Any], output: str | Path, *, source: str = "") -> Path:
-    """Render a shape-checked evidence document to ``output``; returns the path."""
+def write_report(doc: Mapping[str, Any], output: str | Path, *, source: str = "",
+                 benchmarks: str | Path | None = None) -> Path:
+    """Render a shape-checked evidence document to ``output``; returns the path.
+
+    benchmarks: a folder whose ``bench-*.json`` results (and their plots) are
+    shown in a section of their own; they never change a claim's status.
+    """
+    from pgproofs.report.benchmarks import collect
     from pgproofs.report.build import build_model
 
     output = Path(output)
-    html = render_html(build_model(doc, source=source))
+    model = build_model(doc, source=source)
+    if benchmarks is not None:
+        model["benchmarks"] = collect(benchmarks)
+    html = render_html(model)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")
