@@ -57,6 +57,7 @@ from pgproofs.mdp import Batch, FiniteMDP
 from pgproofs.policy import SoftmaxPolicy
 
 __all__ = [
+    "binomial_tail", "median_of_means", "median_of_means_radius",
     "MCResult", "VarianceComparison", "compare_variance", "estimates_on", "mc_bias_test",
     "mc_unbiased", "reinforce_bound", "sample_estimates",
 ]
@@ -342,3 +343,52 @@ def compare_variance(est_a, est_b, mdp: FiniteMDP, policy: SoftmaxPolicy, *,
     verdict = "inconclusive" if abs(diff) <= half_width else ("a_lower" if diff < 0 else "b_lower")
     return VarianceComparison(float(va), float(vb), "monte-carlo", verdict, n, stderr, half_width)
 
+
+# ---- median of means: how far a sampled mean of known variance may stray ----------
+#
+# The sampling tests compare a median of means with an exactly known expectation.
+# For n i.i.d. samples of known variance v split into K (odd) groups of m, each
+# group mean misses by >= eps with probability q <= v / (m eps^2) (Chebyshev), and
+# the median misses only if at least (K+1)/2 groups do, which has probability at
+# most the binomial tail P(Bin(K, q) >= (K+1)/2). No normal approximation is used.
+
+def binomial_tail(k: int, q: float) -> float:
+    """P(Bin(k, q) >= (k+1)/2) for odd k: the chance that a median of k group means fails."""
+    from math import comb
+    i = np.arange((k + 1) // 2, k + 1)
+    combs = np.array([float(comb(k, j)) for j in i])
+    return float(np.sum(combs * q ** i * (1.0 - q) ** (k - i)))
+
+
+def median_of_means_radius(var: float, n: int, delta: float) -> tuple[float, int, int]:
+    """(eps, K, m): with K*m <= n samples, P(|median of K group means - mean| >= eps) <= delta.
+
+    var is the exact variance of one sample. K is chosen among odd numbers up
+    to 99 to make eps smallest; for each K the largest per-group failure
+    probability q with binomial_tail(K, q) <= delta is found by bisection
+    (the tail increases with q), and eps = sqrt(var / (q m)).
+    """
+    if not (var >= 0 and n >= 3 and 0 < delta < 1):
+        raise ValueError(f"var/n/delta: need var >= 0, n >= 3, 0 < delta < 1, got {var}, {n}, {delta}")
+    best = (np.inf, 0, 0)
+    for K in range(3, min(n, 99) + 1, 2):
+        if binomial_tail(K, 1e-12) > delta:
+            continue
+        lo, hi = 1e-12, 0.5
+        for _ in range(50):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if binomial_tail(K, mid) <= delta else (lo, mid)
+        m = n // K
+        eps = float(np.sqrt(var / (lo * m)))
+        if eps < best[0]:
+            best = (eps, K, m)
+    if best[1] == 0:
+        raise ValueError(f"n: {n} samples cannot reach false-alarm probability {delta}")
+    return best
+
+
+def median_of_means(x: np.ndarray, k: int) -> float:
+    """Median of the means of k consecutive equal groups of x (extra samples are dropped)."""
+    x = np.asarray(x, dtype=np.float64)
+    m = len(x) // k
+    return float(np.median(x[: k * m].reshape(k, m).mean(axis=1)))

@@ -12,10 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pgproofs import FiniteMDP, SoftmaxPolicy, check, exact
+from pgproofs import FiniteMDP, SoftmaxPolicy, check, exact, montecarlo, variance
 from pgproofs import estimators as est
 from pgproofs import strategies as pst
-from pgproofs import variance
 from pgproofs.strategies import random_mdp, random_policy
 
 ATOL = 1e-9
@@ -140,12 +139,12 @@ def test_squared_error_moments_match_enumerated_batches():
 def test_median_of_means_radius_meets_its_false_alarm_bound():
     from math import comb
     for var, n, delta in [(1.0, 3000, 2e-7), (5.0, 100_000, 5e-7), (0.3, 50, 1e-3)]:
-        eps, K, m = variance.median_of_means_radius(var, n, delta)
+        eps, K, m = montecarlo.median_of_means_radius(var, n, delta)
         assert K % 2 == 1 and K * m <= n
         q = var / (m * eps ** 2)                   # Chebyshev bound per group
         tail = sum(comb(K, i) * q ** i * (1 - q) ** (K - i) for i in range((K + 1) // 2, K + 1))
         assert tail <= delta * (1 + 1e-9)
     x = np.arange(12.0)
-    assert variance.median_of_means(x, 3) == 5.5    # group means 1.5, 5.5, 9.5
+    assert montecarlo.median_of_means(x, 3) == 5.5    # group means 1.5, 5.5, 9.5
     with pytest.raises(ValueError, match="delta"):
-        variance.median_of_means_radius(1.0, 100, 0.0)
+        montecarlo.median_of_means_radius(1.0, 100, 0.0)

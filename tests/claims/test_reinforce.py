@@ -8,29 +8,18 @@ check to a negative control that must be rejected.
 import numpy as np
 import pytest
 import sympy as sp
+from _brute import finite_difference_gradient
 from _support import record_expressions, rejects, small_example
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pgproofs import FiniteMDP, SoftmaxPolicy, check, exact, variance
+from pgproofs import FiniteMDP, SoftmaxPolicy, check, exact, montecarlo, variance
 from pgproofs import estimators as est
 from pgproofs import strategies as pst
 from pgproofs.symbolic import reinforce as sym
 from pgproofs.testing import seeded_rng
 
 ATOL = 1e-9
-
-
-def finite_difference_gradient(f, logits, h=1e-6):
-    """Central differences of f(SoftmaxPolicy) -> array (...) over every logit: (..., S, A)."""
-    grads = []
-    for idx in np.ndindex(logits.shape):
-        up, down = logits.copy(), logits.copy()
-        up[idx] += h
-        down[idx] -= h
-        grads.append((np.asarray(f(SoftmaxPolicy(up))) - np.asarray(f(SoftmaxPolicy(down))))
-                     / (2 * h))
-    return np.stack(grads, axis=-1).reshape(np.shape(grads[0]) + logits.shape)
 
 
 # ---- PG-1 -----------------------------------------------------------------------
@@ -61,9 +50,9 @@ def test_pg1_log_derivative_trick_symbolic(evidence):
 @pytest.mark.claim("PG-1")
 def test_pg1_score_times_return_equals_gradient_of_expected_return(evidence):
     mdp, policy = small_example(1, S=2, A=2, T=3)
-    fd = finite_difference_gradient(lambda p: exact.value(mdp, p), policy.logits)
+    fd = finite_difference_gradient(lambda th: exact.value(mdp, SoftmaxPolicy(th)), policy.logits)
     m = check.exact_moments(est.reinforce, mdp, policy)
-    assert np.abs(m.mean - fd).max() < 1e-7      # central differences: error O(h^2) + rounding
+    assert np.abs(m.mean - fd).max() < 1e-7      # Richardson-extrapolated differences: error ~1e-11
     # Negative control: the same comparison rejects grad pi in place of grad log pi.
     wrong = check.exact_moments(est.grad_pi_reinforce, mdp, policy)
     assert np.abs(wrong.mean - fd).max() > 1e-3
@@ -125,7 +114,7 @@ def test_pg2_trajectory_score_is_the_sum_of_policy_scores(evidence):
         mdp, policy = case
         batch = exact.enumerate_trajectories(mdp, policy).batch
         fd = finite_difference_gradient(
-            lambda p: log_trajectory_probability(mdp, p, batch), policy.logits)
+            lambda th: log_trajectory_probability(mdp, SoftmaxPolicy(th), batch), policy.logits)
         err = np.abs(policy.score_sum(batch.states, batch.actions) - fd).max()
         assert err < 1e-6
         worst[0] = max(worst[0], err)
@@ -135,8 +124,8 @@ def test_pg2_trajectory_score_is_the_sum_of_policy_scores(evidence):
     # normalising term (onehot(a) in place of onehot(a) - pi(.|s)).
     mdp, policy = small_example(2, S=2, A=3, T=2)
     batch = exact.enumerate_trajectories(mdp, policy).batch
-    fd = finite_difference_gradient(lambda p: log_trajectory_probability(mdp, p, batch),
-                                    policy.logits)
+    fd = finite_difference_gradient(
+        lambda th: log_trajectory_probability(mdp, SoftmaxPolicy(th), batch), policy.logits)
     control = np.abs(unnormalised_score_sum(policy, batch.states, batch.actions) - fd).max()
     assert control > 1e-2
     evidence.text("For 15 Hypothesis-drawn MDPs (S, A, T <= 3, degenerate ones included), central "
@@ -202,7 +191,7 @@ def test_pg3_error_falls_like_one_over_sqrt_n(evidence):
     (variance.squared_error_moments). The median of K group means of Z over
     3000 independent batches misses 1 by eps or more with probability
     <= 1e-6 / 5 (Chebyshev per group, binomial tail over groups:
-    variance.median_of_means_radius; no normal approximation). A union bound
+    montecarlo.median_of_means_radius; no normal approximation). A union bound
     over the 5 values of N bounds the false-alarm probability of the test by
     1e-6. Power: a sign flip or a 10% bias adds N ||bias||^2 / tr Sigma to E[Z];
     the same check rejects both on the same samples (asserted below).
@@ -219,10 +208,10 @@ def test_pg3_error_falls_like_one_over_sqrt_n(evidence):
     caught = {n: False for n in names[1:]}
     for N in PG3_GRID:
         var_z = N ** 2 * variance.squared_error_moments(values, traj.probs, truth, N)[1] / trace ** 2
-        eps, K, _ = variance.median_of_means_radius(var_z, PG3_REPEATS, PG3_DELTA / len(PG3_GRID))
+        eps, K, _ = montecarlo.median_of_means_radius(var_z, PG3_REPEATS, PG3_DELTA / len(PG3_GRID))
         batch = mdp.sample(policy, N * PG3_REPEATS, rng)
         g = est.reinforce.per_trajectory(batch, policy).reshape(PG3_REPEATS, N, -1).mean(axis=1)
-        z = {n: variance.median_of_means(N * ((f * g - truth) ** 2).sum(axis=1) / trace, K)
+        z = {n: montecarlo.median_of_means(N * ((f * g - truth) ** 2).sum(axis=1) / trace, K)
              for n, f in zip(names, factors)}
         assert abs(z["REINFORCE"] - 1.0) < eps, (N, z, eps)
         for n in caught:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from pgproofs import FiniteMDP, SoftmaxPolicy, check, exact, variance
+from pgproofs import FiniteMDP, SoftmaxPolicy, check, exact, montecarlo, variance
 from pgproofs import estimators as est
 from pgproofs import strategies as pst
 from pgproofs.strategies import random_mdp, random_policy
@@ -307,7 +307,7 @@ def test_vr4_sampled_variances_agree_with_the_exact_dp(evidence):
     For REINFORCE and reward-to-go on a 2x2 MDP with T = 6, the median of means of
     Y / tr Sigma over 100 000 sampled trajectories must lie within eps of 1.
     Var(Y) is exact (4th moments by enumeration of the 4096 trajectories), and
-    variance.median_of_means_radius makes each comparison's false-alarm
+    montecarlo.median_of_means_radius makes each comparison's false-alarm
     probability <= 5e-7 (Chebyshev per group, binomial tail over groups), so
     <= 1e-6 for both. Power: swapping the two exact variances (they differ by a
     factor 2.8) must be rejected by the same comparison.
@@ -321,10 +321,10 @@ def test_vr4_sampled_variances_agree_with_the_exact_dp(evidence):
         trace = variance.exact_covariance(e, mdp, policy).total_variance
         var_y = variance.squared_error_moments(e.per_trajectory(traj.batch, policy), traj.probs,
                                                truth, 1)[1]
-        eps, K, _ = variance.median_of_means_radius(var_y / trace ** 2, VR4_SAMPLES, 5e-7)
+        eps, K, _ = montecarlo.median_of_means_radius(var_y / trace ** 2, VR4_SAMPLES, 5e-7)
         g = e.per_trajectory(mdp.sample(policy, VR4_SAMPLES, rng), policy).reshape(VR4_SAMPLES, -1)
         y = ((g - truth) ** 2).sum(axis=1)
-        ratio[e.name] = (variance.median_of_means(y, K), trace)
+        ratio[e.name] = (montecarlo.median_of_means(y, K), trace)
         radius[e.name] = eps
         assert abs(ratio[e.name][0] / trace - 1.0) < eps
         rows.append([e.name, trace, ratio[e.name][0], eps])
