@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Claim", "CLAIMS", "SECTIONS", "VERDICTS", "METHODS", "get", "ids", "by_section"]
+__all__ = ["Claim", "CLAIMS", "SECTIONS", "VERDICTS", "SOURCES", "METHODS", "get", "ids", "by_section"]
 
 SECTIONS: dict[int, str] = {
     1: "1. REINFORCE",
@@ -44,6 +44,10 @@ METHODS: dict[str, str] = {
 #: strongly; sharpened: loose in the notes, made exact here; negative-control:
 #: a statement the suite shows to be false on purpose.
 VERDICTS = ("holds", "erratum", "sharpened", "negative-control")
+
+#: notes: a statement the notes make (restated); ours: a check the suite adds
+#: that the notes never state (the CartPole runs); the report labels it so.
+SOURCES = ("notes", "ours")
 
 _MODULES = {
     1: "tests/claims/test_reinforce.py",
@@ -71,6 +75,8 @@ class Claim:
       expected: one of ``VERDICTS``.
       expected_note: what else the verdict involves (a mixed verdict, the
         negative control, the numbers to report).
+      source: ``"notes"`` when the notes make the claim, ``"ours"`` when it is
+        the suite's own check (see ``SOURCES``).
     """
 
     id: str
@@ -83,8 +89,11 @@ class Claim:
     methods: str
     expected: str
     expected_note: str = ""
+    source: str = "notes"
 
     def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"source: {self.source!r} is not one of {SOURCES}")
         if self.section_number not in SECTIONS:
             raise ValueError(f"section_number: {self.section_number} is not one of {list(SECTIONS)}")
         if self.expected not in VERDICTS:
@@ -119,9 +128,10 @@ class Claim:
 
 
 def _c(id: str, sec: int, title: str, notes: str, notes_formula: str, checked: str,
-       checked_formula: str, methods: str, expected: str, expected_note: str = "") -> Claim:
+       checked_formula: str, methods: str, expected: str, expected_note: str = "",
+       source: str = "notes") -> Claim:
     return Claim(id, sec, title, notes, notes_formula, checked, checked_formula, methods,
-                 expected, expected_note)
+                 expected, expected_note, source)
 
 
 _ALL = [
@@ -360,18 +370,18 @@ _ALL = [
        "The REINFORCE family of methods learns to balance the pole.",
        r"\bar R_{100} \ge 475",
        "Reward-to-go with a baseline, and the natural-gradient learner, reach a mean return "
-       "of at least 475 over 100 evaluation episodes on CartPole-v1.", "", "E", "holds"),
+       "of at least 475 over 100 evaluation episodes on CartPole-v1.", "", "E", "holds", source="ours"),
     _c("E2E-2", 5, "Variance reduction pays off in training",
        "Reward-to-go and baselines lower the variance of the gradient estimate and so make "
        "learning faster.", "",
        "During training they lower the measured gradient variance and reach the threshold "
        "in fewer environment steps than vanilla REINFORCE (medians over seeds, with spread).",
-       "", "EM", "holds"),
+       "", "EM", "holds", source="ours"),
     _c("E2E-3", 5, "KL-constrained natural-gradient steps",
        "Constraining the KL divergence of each update keeps the policy change under control.",
        r"D_{\mathrm{KL}}(\pi_{\theta'} \| \pi_\theta) \le \epsilon",
        "The natural-gradient learner (conjugate gradient on Fisher-vector products) keeps the "
-       "measured KL of each update near the target \u03b5.", "", "E", "holds"),
+       "measured KL of each update near the target \u03b5.", "", "E", "holds", source="ours"),
 ]
 
 CLAIMS: dict[str, Claim] = {c.id: c for c in _ALL}
