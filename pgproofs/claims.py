@@ -13,8 +13,8 @@ Methods: S = SymPy derivation, X = exact computation (enumeration or dynamic
 programming), M = Monte Carlo with a stated false-alarm rate, H = Hypothesis
 search over small MDPs, E = end-to-end CartPole run.
 
-Formulas are LaTeX strings in a small subset that
-:func:`pgproofs.report.mathml.latex_to_mathml` turns into MathML offline.
+Formulas are LaTeX strings that :func:`pgproofs.report.mathml.latex_to_mathml`
+turns into MathML offline (with the latex2mathml library).
 """
 
 from __future__ import annotations
