@@ -69,6 +69,9 @@ def register(subparsers: Any) -> None:
                    help="pytest-xdist workers (default: auto)")
     p.add_argument("--screenshot", metavar="PNG",
                    help="also save a headless-Chromium screenshot of the report")
+    p.add_argument("--pdf", metavar="PDF", nargs="?", const="",
+                   help="also print the report to PDF with headless Chromium (default path: "
+                        "the HTML's, with .pdf); needs the Debian package `chromium`")
     p.add_argument("pytest_args", nargs="*", metavar="PYTEST_ARG",
                    help="extra arguments for pytest (after --)")
     p.set_defaults(func=run_report)
@@ -137,6 +140,17 @@ def run_report(args: argparse.Namespace) -> int:
             print(f"pgproofs report: warning: no screenshot ({exc})", file=sys.stderr)
             return rc or 1
         print(f"pgproofs report: screenshot {png}")
+    if args.pdf is not None:
+        from pgproofs.report.browser import print_pdf
+
+        try:
+            pdf = print_pdf(path, args.pdf or path.with_suffix(".pdf"))
+        except FileNotFoundError as exc:
+            return _error("report", f"--pdf: {exc}")
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            print(f"pgproofs report: no PDF ({exc})", file=sys.stderr)
+            return rc or 1
+        print(f"pgproofs report: PDF {pdf}")
     if rc == 0 and counts.count("failed"):
         rc = 1
     return rc
