@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from pgproofs.cartpole import ALGOS
+from pgproofs.cartpole.experiment import ALGOS
 
 __all__ = ["register", "run"]
 

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pgproofs.cartpole import ALGOS
+from pgproofs.cartpole.experiment import ALGOS
 from pgproofs.cartpole.evaluate import ENV_ID, Evaluator, SolvedProtocol
 from pgproofs.cartpole.npg import natural_gradient_step
 from pgproofs.cartpole.rollout import (Rollout, collect_episodes, collect_window, full_returns,
