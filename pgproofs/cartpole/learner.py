@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from pgproofs.cartpole.experiment import ALGOS
 from pgproofs.cartpole.evaluate import ENV_ID, Evaluator, SolvedProtocol
+from pgproofs.cartpole.experiment import ALGOS
 from pgproofs.cartpole.npg import NaturalStep, natural_gradient_step
 from pgproofs.cartpole.rollout import (Rollout, collect_episodes, collect_window, full_returns,
                                        rollout_reward_to_go, start_streams)
