@@ -232,7 +232,8 @@ def check_same_training(plain, observed) -> None:
         return [{k: v for k, v in u.items() if k != "wall_s" and not k.startswith("kl_")}
                 for u in result.updates]
     assert core(plain) == core(observed), "an observer changed the learner's updates"
-    assert ([c["eval_mean"] for c in plain.curve] == [c["eval_mean"] for c in observed.curve])
+    assert [c["eval_mean"] for c in plain.curve] == [c["eval_mean"] for c in observed.curve], (
+        "an observer changed the learner's evaluations")
     vec = torch.nn.utils.parameters_to_vector
     assert torch.equal(vec(plain.policy.parameters()), vec(observed.policy.parameters())), (
         "an observer changed the learner's updates")
@@ -257,7 +258,8 @@ def test_observers_see_every_update_and_leave_training_unchanged():
     assert seen[0][1] and not any(no_batch for _, no_batch, _ in seen[1:])
     assert all(s[2]["env_steps"] == u["env_steps"] for s, u in zip(seen[1:], observed.updates))
     # the probes measured where they should: every natural step, start and each evaluation
-    assert all({"kl_full", "kl_sqrt2", "kl_no_half", "kl_plain"} <= set(u) for u in observed.updates)
+    controls = {"kl_full", "kl_sqrt2", "kl_no_half", "kl_plain"}
+    assert all(controls <= set(u) for u in observed.updates)
     assert [s["env_steps"] for s in variance.snapshots] == [0] + [c["env_steps"]
                                                                   for c in observed.curve]
 

@@ -93,7 +93,9 @@ def check_solves(result: TrainResult) -> np.ndarray:
     """E2E-1 for one run: the protocol confirmed a solve (mean >= 475 on 100 fresh greedy
     episodes), and the trained greedy policy also averages >= 475 on 100 further episodes
     from seeds no run's training or protocol touches. Returns those 100 returns."""
-    assert result.solved and result.eval_episodes == 100 and result.eval_return_mean >= THRESHOLD, (
+    confirmed = (result.solved and result.eval_episodes == 100
+                 and result.eval_return_mean >= THRESHOLD)
+    assert confirmed, (
         f"the protocol did not confirm a solve: {result.algo} seed {result.seed}, "
         f"{result.env_steps} steps, last greedy mean {result.eval_return_mean:.1f} "
         f"over {result.eval_episodes} episodes")
