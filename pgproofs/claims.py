@@ -165,12 +165,32 @@ _ALL = [
        "XM", "holds"),
     _c("PG-4", 1, "Shifting all rewards by a constant",
        "Adding the same constant to every reward (for example making all rewards positive) "
-       "changes how the samples push the policy, and makes learning harder.",
+       "changes how the samples push the policy: the return fluctuates more, the variance "
+       "grows and learning gets harder.",
        r"r'(s,a) = r(s,a) + c",
-       "The expected gradient does not change with c, while the estimator's variance is a "
-       "quadratic function of c.",
-       r"\mathbb{E}[\hat g_c] = \nabla_\theta J, \quad \mathrm{Var}[\hat g_c] = "
-       r"\alpha c^2 + \beta c + \gamma", "SX", "holds"),
+       "The expected gradient does not change with c, and the estimator's total variance is a "
+       "quadratic in c with a positive c\u00b2 coefficient, smallest at a shift c*. A shift "
+       "raises the variance exactly when it moves c away from c*, |c \u2212 c*| > |c*|; when "
+       "c* > 0, making rewards larger by less than 2c* lowers it.",
+       r"\mathbb{E}[\hat g_c] = \nabla_\theta J, \quad \mathrm{Var}(c) - \mathrm{Var}(0) = "
+       r"\alpha \big((c - c^{*})^2 - c^{*2}\big), \ \alpha > 0",
+       "SX", "sharpened",
+       "the notes' picture (a positive shift raises the variance) holds only when the shift "
+       "moves c away from c*"),
+    _c("PG-5", 1, "Plain policy gradient is on-policy",
+       "The gradient is an expectation under the current trajectory distribution p_\u03b8, so "
+       "the samples must be drawn from the current policy: every update needs new samples.",
+       r"\nabla_\theta J(\theta) = \mathbb{E}_{\tau \sim p_\theta(\tau)}"
+       r"[\nabla_\theta \log p_\theta(\tau) \, r(\tau)]",
+       "Reusing trajectories of an older policy without importance weights estimates "
+       "E over p_\u03b8old of \u2207log p_\u03b8(\u03c4) r(\u03c4), not \u2207J(\u03b8): "
+       "the exact bias is shown on a finite MDP; weighting by p_\u03b8(\u03c4)/p_\u03b8old(\u03c4) "
+       "(IS-3) removes it.",
+       r"\mathbb{E}_{\tau \sim p_{\theta_{\mathrm{old}}}}[\nabla_\theta \log p_\theta(\tau)"
+       r" \, r(\tau)] \ne \nabla_\theta J(\theta)",
+       "X", "holds",
+       "the importance-weighted estimator (IS-3) on the same old samples is the control: "
+       "unbiased"),
     # ---- 2. Reducing variance ----------------------------------------------------
     _c("VR-1", 2, "The score has mean zero",
        "For any parametrised distribution the expected score is zero, since the "
