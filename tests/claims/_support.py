@@ -45,7 +45,9 @@ class Witness:
 
     sizes: symbolic sizes -> integers (n -> 2), substituted first so that sums and
     products over symbolic ranges can be written out; functions: undefined function
-    class -> ``sp.Lambda`` standing in for it; values: symbol / indexed -> exact number.
+    class -> ``sp.Lambda`` standing in for it; values: symbol / indexed (or a symbol's
+    name) -> exact number. Values are substituted before anything is evaluated
+    (derivatives become ``Subs``), so only exact numbers are ever integrated.
     """
 
     def __init__(self, desc, *, sizes=None, functions=None, values=None):
@@ -59,8 +61,12 @@ class Witness:
         e = sp.sympify(expr).subs(self.sizes)
         for fn, lam in self.functions.items():   # before doit: SymPy cannot integrate unknowns
             e = e.replace(fn, lam)
-        e = e.doit().subs(self.values).doit()
-        return sp.simplify(e)
+        # write out sums and products over the now-finite ranges, so r[i] becomes r[1], r[2]
+        e = e.replace(lambda x: isinstance(x, (sp.Sum, sp.Product)), lambda x: x.doit(deep=False))
+        by_name = {str(k): v for k, v in self.values.items() if isinstance(k, str)}
+        values = {k: v for k, v in self.values.items() if not isinstance(k, str)}
+        values.update({s: by_name[s.name] for s in e.free_symbols if s.name in by_name})
+        return sp.simplify(e.subs(values).doit())
 
 
 def assert_zero(expr, witness, what):
