@@ -278,8 +278,8 @@ def check_error_falls_like_one_over_sqrt_n(estimator, mdp, policy, batches):
         eps, K, _ = median_of_means_radius(var_z, PG3_REPEATS, PG3_DELTA / len(PG3_GRID))
         g = estimator.per_trajectory(batches[N], policy).reshape(PG3_REPEATS, N, -1).mean(axis=1)
         z = montecarlo.median_of_means(N * ((g - truth) ** 2).sum(axis=1) / trace, K)
-        assert abs(z - 1.0) < eps, \
-            f"sampled error does not fall like 1/sqrt(N): Z = {z:.4f} misses 1 by >= eps = {eps:.4f} at N = {N}"
+        assert abs(z - 1.0) < eps, (f"sampled error does not fall like 1/sqrt(N): Z = {z:.4f} "
+                                    f"misses 1 by >= eps = {eps:.4f} at N = {N}")
         rows.append([N, K, eps, z, float(np.sqrt(z * trace / N))])
     return rows
 
@@ -372,8 +372,9 @@ def check_shift_rule_symbolic(rule, d, cases):
         for c in shifts:
             change = sp.cancel((V(c) - V(0)).subs(values))
             assert change.is_Rational and change != 0, f"undecided at c = {c}: {change}"
-            assert rule(c, c_star) == bool(change > 0), \
-                f"rule mispredicts the variance change at c = {c} (c* = {c_star}): V(c) - V(0) = {change}"
+            assert rule(c, c_star) == bool(change > 0), (
+                f"rule mispredicts the variance change at c = {c} (c* = {c_star}): "
+                f"V(c) - V(0) = {change}")
 
 
 @pytest.mark.claim("PG-4")
