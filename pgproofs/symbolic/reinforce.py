@@ -60,13 +60,22 @@ def linear(expr):
                         split)
 
 
-def rename_bound(expr, var, kinds=(sp.Sum, sp.Integral), keep=()):
-    """Rename the bound variable of every one-variable Sum / Integral to ``var`` (except ``keep``)."""
+def rename_bound(expr, olds, new, kinds=(sp.Sum, sp.Integral)):
+    """Rename the bound variable of every one-variable Sum / Integral over one of ``olds`` to ``new``.
+
+    Used to make sum_x f(x) and sum_y f(y) the same object so that they cancel.
+    Only the listed variables are renamed, and never into a body in which
+    ``new`` is already free (that would capture it): a ValueError says so.
+    """
+    olds = set(olds)
+
     def rename(e):
         (old, *bounds), = e.limits
-        if old in keep:
+        if old not in olds or old == new:
             return e
-        return type(e)(e.function.subs(old, var), (var, *bounds))
+        if new in e.function.free_symbols:
+            raise ValueError(f"new: {new} is free in {e.function}; renaming {old} would capture it")
+        return type(e)(e.function.subs(old, new), (new, *bounds))
 
     return expr.replace(lambda e: isinstance(e, kinds) and len(e.limits) == 1, rename)
 

@@ -60,9 +60,10 @@ def _support(support: str, name: str):
 
 
 def _expected(expect, x, y, log_p, score):
-    """E[score] = sum / integral of exp(log p) score, split by linearity, dummies made equal."""
+    """E[score] = sum / integral over x of exp(log p) score, split by linearity, with every
+    sum / integral over x renamed to y (the normaliser's variable) so that equal ones cancel."""
     value = linear(expect(sp.exp(log_p) * score, x))
-    return expect(sp.exp(log_p) * score, x), rename_bound(value, y)
+    return expect(sp.exp(log_p) * score, x), rename_bound(value, {x}, y)
 
 
 def normalised_family_score_mean(support: str = "finite", score=None) -> dict:
@@ -115,7 +116,7 @@ def exponential_family_score_mean(support: str = "finite", score=None) -> dict:
     mean_T = expect(sp.exp(log_p) * sp.diff(natural(x), theta), x)
     return {"log_density": log_p, "log_partition": A, "score": s, "expected_score": expected,
             "value": value,
-            "A_prime_minus_mean": rename_bound(linear(sp.diff(A, theta) - mean_T), y, keep=(k,)),
+            "A_prime_minus_mean": rename_bound(linear(sp.diff(A, theta) - mean_T), {x}, y),
             "h": h, "T": T, "eta": eta, "theta": theta, "var": x, "size": size, "d": d}
 
 
@@ -133,13 +134,6 @@ def moving_support_score_mean() -> dict:
             "theta": theta}
 
 
-def _canonical_sums(expr, index):
-    """Rename every single-index Sum's dummy to ``index`` so equal sums cancel."""
-    return expr.replace(
-        lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1,
-        lambda e: sp.Sum(e.function.subs(e.limits[0][0], index), (index,) + tuple(e.limits[0][1:])))
-
-
 def categorical_score_mean(k: int | None = None) -> dict:
     """E_{a ~ softmax(theta)}[d log pi_a / d theta_j] for k logits.
 
@@ -154,7 +148,7 @@ def categorical_score_mean(k: int | None = None) -> dict:
         Z = sp.Sum(sp.exp(theta[l]), (l, 1, n))
         score = sp.diff(theta[i] - sp.log(Z), theta[j])
         expectation = sp.Sum(sp.exp(theta[i]) / Z * score, (i, 1, n))
-        value = sp.simplify(_canonical_sums(expectation.doit(), l))
+        value = sp.simplify(rename_bound(linear(expectation.doit()), {i}, l))
         return {"score": score, "expected_score": expectation, "value": value}
     if k < 1:
         raise ValueError(f"k: must be >= 1, got {k}")
