@@ -1,7 +1,9 @@
 """SymPy derivations for the notes' section "Reducing Variance" (VR-1, VR-2, VR-5, VR-6).
 
-Each function returns a dict name -> SymPy expression; the tests assert that
-the ``difference`` / ``*_zero`` entries simplify to 0 and record the rest.
+Each function returns a dict name -> SymPy expression (plus the symbols and
+undefined functions a test needs to evaluate them at an exact point); the
+tests decide that the ``value`` / ``*_minus_*`` entries are zero, decide the
+controls' entries non-zero at exact witness points, and record the rest.
 
 * :func:`normalised_family_score_mean`: E[d/dtheta log p] = 0 for every
   positive family written p = q / Z(theta), Z the sum (finite support of
@@ -26,8 +28,10 @@ the ``difference`` / ``*_zero`` entries simplify to 0 and record the rest.
   linearity over the pairs (i, j) of trajectories (VR-5);
   :func:`batch_mean_baseline_bias` enumerates every N-tuple of a bandit for
   given N as the cross-check.
-* :func:`optimal_constant_baseline`: d Var / d b = 0 gives
-  b* = E[g^2 r] / E[g^2]; Var(b) - Var(b*) = E[g^2] (b - b*)^2 (VR-6).
+* :func:`optimal_constant_baseline`: Var[g (r - b)] from its definition with
+  E[g] = 0; d Var / d b = 0 gives b* = E[g^2 r] / E[g^2] and
+  Var(b) - Var(b*) = E[g^2] (b - b*)^2; on a Bernoulli-logit bandit the same
+  root from the bandit's own variance (VR-6).
 """
 
 from __future__ import annotations
