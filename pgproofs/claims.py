@@ -143,16 +143,19 @@ _ALL = [
        r"\nabla_\theta p_\theta(\tau) = p_\theta(\tau) \nabla_\theta \log p_\theta(\tau),"
        r"\quad \nabla_\theta J(\theta) = \mathbb{E}_{\tau \sim p_\theta}"
        r"[\nabla_\theta \log p_\theta(\tau) \, r(\tau)]",
-       "The identity holds symbolically, and on finite MDPs the expectation of score times "
-       "return equals the exact gradient of J.", "", "SX", "holds"),
+       "Holds symbolically for a general family: any number n of outcomes (n a symbol) with "
+       "arbitrary positive differentiable probabilities, and a density on a fixed interval "
+       "(differentiating under the integral sign, the usual regularity). On finite MDPs the "
+       "expectation of score times return equals finite differences of the exact J.", "", "SX",
+       "holds"),
     _c("PG-2", 1, "Unknown initial-state and dynamics terms drop out of the score",
        "The log-probability of a trajectory is a sum of initial-state, policy and dynamics "
        "terms; only the policy terms depend on the parameters, so the trajectory score is the "
        "sum of the per-step policy scores.",
        r"\nabla_\theta \log p_\theta(\tau) = \sum_{t=1}^{T} \nabla_\theta \log "
        r"\pi_\theta(a_t \mid s_t)",
-       "Holds for generic symbols standing for p(s_1) and p(s_{t+1}|s_t,a_t), and exactly "
-       "on finite MDPs.", "", "SX", "holds"),
+       "Holds for generic functions standing for p(s_1), p(s_{t+1}|s_t,a_t) and the policy, "
+       "for a symbolic horizon T, and exactly on finite MDPs.", "", "SX", "holds"),
     _c("PG-3", 1, "REINFORCE is unbiased with 1/sqrt(N) error",
        "Averaging score times return over N sampled trajectories estimates the policy "
        "gradient.",
