@@ -151,3 +151,9 @@ def median_of_means_radius(var: float, n: int, delta: float):
         _UNIT_RADIUS[key] = unit
     eps, K, m = _UNIT_RADIUS[key]
     return eps * math.sqrt(var), K, m
+
+
+def rejects_for(fn, *args, match: str, **kwargs) -> str:
+    """``rejects``, returning only the check's own message (its first line) for the evidence,
+    without the expression pytest's assertion rewriting appends."""
+    return rejects(fn, *args, match=match, **kwargs).splitlines()[0]

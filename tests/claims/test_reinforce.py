@@ -3,7 +3,7 @@
 Each claim is decided by a ``check_*`` function that takes the thing under test
 (a formula, an estimator, a rule) and asserts; each test calls it once with the
 notes' object and once per negative control, which must be rejected by that
-same check for the stated reason (``rejects(..., match=...)``).
+same check for the stated reason (``rejects_for(..., match=...)``).
 """
 
 import numpy as np
@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 from _brute import finite_difference_gradient
 from _support import (BIAS, NOT_ZERO, Witness, assert_zero, median_of_means_radius,
-                      record_expressions, rejects, small_example)
+                      record_expressions, rejects_for, small_example)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -61,7 +61,7 @@ def test_pg1_log_derivative_trick_symbolic(evidence):
     for support in ("finite", "density"):
         d = check_gradient_form(sym.score_weight, support)
         assert_zero(d["pointwise_identity"], pg1_witness(d), "grad p - p grad log p")
-        message = rejects(check_gradient_form, grad_p_weight, support, match=NOT_ZERO)
+        message = rejects_for(check_gradient_form, grad_p_weight, support, match=NOT_ZERO)
         record_expressions(evidence, d, ["J", "grad_J", "candidate", "difference",
                                          "pointwise_identity"], f"{support}: ")
         evidence.text(f"negative control ({support}, p dp/dtheta for p dlog p/dtheta): {message}")
@@ -91,7 +91,7 @@ def check_matches_finite_differences(estimator, mdp, policy):
 def test_pg1_score_times_return_equals_gradient_of_expected_return(evidence):
     mdp, policy = small_example(1, S=2, A=2, T=3)
     m, fd, err = check_matches_finite_differences(est.reinforce, mdp, policy)
-    message = rejects(check_matches_finite_differences, est.grad_pi_reinforce, mdp, policy,
+    message = rejects_for(check_matches_finite_differences, est.grad_pi_reinforce, mdp, policy,
                       match="differs from finite differences of J")
     evidence.text("E[grad log p(tau) r(tau)] by enumerating all trajectories of a 2-state, "
                   "2-action MDP with T = 3, against central finite differences of the exact "
@@ -140,7 +140,7 @@ def missing_first_step(score_t, over, T):
 def test_pg2_dynamics_drop_out_of_the_trajectory_score_symbolic(evidence):
     general = check_trajectory_score(notes_policy_terms, None)     # symbolic horizon T
     written = check_trajectory_score(notes_policy_terms, 3)        # cross-check: T = 3 written out
-    messages = [rejects(check_trajectory_score, missing_first_step, h, match=NOT_ZERO)
+    messages = [rejects_for(check_trajectory_score, missing_first_step, h, match=NOT_ZERO)
                 for h in (None, 3)]
     evidence.text("log p(tau) = log p_1(s_1) + sum_{t=1}^T log pi(a_t|s_t; theta) + "
                   "sum_{t=1}^{T-1} log P(s_{t+1}|s_t, a_t), with undefined functions p_1, P "
@@ -199,7 +199,7 @@ def test_pg2_trajectory_score_is_the_sum_of_policy_scores(evidence):
 
     prop()
     mdp, policy = small_example(2, S=2, A=3, T=2)
-    message = rejects(check_score_sum, unnormalised_score_sum, mdp, policy,
+    message = rejects_for(check_score_sum, unnormalised_score_sum, mdp, policy,
                       match="differs from finite differences of log p")
     evidence.text("For 15 Hypothesis-drawn MDPs (S, A, T <= 3, degenerate ones included), central "
                   "differences of log p(tau) = log p(s_1) + sum log pi + sum log p(s'|s, a), for "
@@ -237,7 +237,7 @@ def test_pg3_reinforce_is_unbiased_exactly(evidence):
 
     prop()
     mdp, policy = small_example(3, S=2, A=2, T=3)
-    messages = {name: rejects(check.assert_unbiased, ctrl, mdp, policy, match=BIAS)
+    messages = {name: rejects_for(check.assert_unbiased, ctrl, mdp, policy, match=BIAS)
                 for name, ctrl in [("sign flip", scaled(est.reinforce, -1.0)),
                                    ("0.9 x REINFORCE (10% bias)", scaled(est.reinforce, 0.9)),
                                    ("grad pi for grad log pi", est.grad_pi_reinforce)]}
@@ -313,7 +313,7 @@ def test_pg3_error_falls_like_one_over_sqrt_n(evidence):
     batches = {N: mdp.sample(policy, N * PG3_REPEATS, rng) for N in PG3_GRID}
     reinforce = memoised(est.reinforce)
     rows = check_error_falls_like_one_over_sqrt_n(reinforce, mdp, policy, batches)
-    messages = {name: rejects(check_error_falls_like_one_over_sqrt_n, scaled(reinforce, f),
+    messages = {name: rejects_for(check_error_falls_like_one_over_sqrt_n, scaled(reinforce, f),
                               mdp, policy, batches, match="does not fall like 1/sqrt")
                 for name, f in (("sign flip", -1.0), ("0.9 x REINFORCE", 0.9))}
     trace = check.exact_moments(est.reinforce, mdp, policy).total_variance
@@ -392,7 +392,7 @@ def test_pg4_reward_shift_variance_is_quadratic_symbolic(evidence):
     cases = [(negative, [cs / 2, cs, 3 * cs / 2, 5 * cs / 2, 10, -1]),
              (positive, [1, 2, -sp.Rational(1, 2)])]
     check_shift_rule_symbolic(sharpened_rule, d, cases)
-    messages = {name: rejects(check_shift_rule_symbolic, rule, d, cases, match="mispredicts")
+    messages = {name: rejects_for(check_shift_rule_symbolic, rule, d, cases, match="mispredicts")
                 for name, rule in (("a positive shift raises the variance", positive_shift_rule),
                                    ("the variance does not depend on c", no_change_rule))}
     evidence.text("3-armed softmax bandit with probabilities p_1, p_2, 1 - p_1 - p_2 and rewards "
@@ -406,7 +406,7 @@ def test_pg4_reward_shift_variance_is_quadratic_symbolic(evidence):
                   "and 'the variance does not move' are rejected by the same check.")
     record_expressions(evidence, d, ["mean_change", "c2_coefficient", "minimising_shift",
                                      "total_variance", "change_minus_sharpened"])
-    evidence.table("rules rejected by the exact check", ["rule", "message"],
+    evidence.table("rules rejected by the same check (exact rationals)", ["rule", "message"],
                    [[k, v] for k, v in messages.items()])
 
 
@@ -456,10 +456,10 @@ def test_pg4_reward_shift_keeps_the_mean_and_moves_the_variance_exactly(evidence
     all_positive = 1.0 - float(mdp.rewards.min())
     shifts = [0.5 * c_star, c_star, 1.5 * c_star, 2.5 * c_star, all_positive, -1.0]
     check_mean_unmoved(est.reinforce, mdp, policy, shifts)
-    mean_message = rejects(check_mean_unmoved, est.grad_pi_reinforce, mdp, policy, [1.0],
+    mean_message = rejects_for(check_mean_unmoved, est.grad_pi_reinforce, mdp, policy, [1.0],
                            match="moves with the reward shift")
     rows = check_shift_rule_exact(sharpened_rule, mdp, policy, shifts)
-    rule_messages = {name: rejects(check_shift_rule_exact, rule, mdp, policy, shifts,
+    rule_messages = {name: rejects_for(check_shift_rule_exact, rule, mdp, policy, shifts,
                                    match="mispredicts")
                      for name, rule in (("a positive shift raises the variance", positive_shift_rule),
                                         ("the variance does not depend on c", no_change_rule))}
@@ -507,7 +507,7 @@ def test_pg5_old_samples_without_weights_give_a_biased_gradient(evidence):
     for eps in PG5_DISTANCES:
         old = SoftmaxPolicy(policy.logits + eps * direction)
         # The claim: samples of p_theta_old used as if they came from p_theta are biased ...
-        message = rejects(check.assert_unbiased, est.reinforce, mdp, policy, behavior=old,
+        message = rejects_for(check.assert_unbiased, est.reinforce, mdp, policy, behavior=old,
                           match=BIAS)
         # ... and the control: the importance-weighted estimator (IS-3) passes the same check.
         check.assert_unbiased(importance.off_policy_reinforce, mdp, policy, behavior=old)

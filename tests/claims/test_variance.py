@@ -5,7 +5,7 @@ dynamic programming of pgproofs.variance, which agree to 1e-9
 (tests/test_variance_dp.py). Each claim is decided by a ``check_*`` function
 that takes the thing under test and asserts; each test calls it with the
 notes' object and once per negative control, which that same check must
-reject for the stated reason (``rejects(..., match=...)``).
+reject for the stated reason (``rejects_for(..., match=...)``).
 """
 
 import functools
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from _support import (BIAS, NOT_ZERO, SURVEY_DELTA, Witness, assert_fraction, assert_zero,
-                      median_of_means_radius, record_expressions, rejects, small_example)
+                      median_of_means_radius, record_expressions, rejects_for, small_example)
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
@@ -114,9 +114,9 @@ def test_vr1_score_has_mean_zero_symbolic(evidence):
         general = check_score_mean_zero(sym.normalised_family_score_mean, support)
         expfam = check_score_mean_zero(sym.exponential_family_score_mean, support)
         assert_zero(expfam["A_prime_minus_mean"], vr1_witness(expfam), "A' - E[eta' . T]")
-        messages.append(rejects(check_score_mean_zero, sym.normalised_family_score_mean,
+        messages.append(rejects_for(check_score_mean_zero, sym.normalised_family_score_mean,
                                 support, unnormalised_score, match=NOT_ZERO))
-        messages.append(rejects(check_score_mean_zero, sym.exponential_family_score_mean,
+        messages.append(rejects_for(check_score_mean_zero, sym.exponential_family_score_mean,
                                 support, score_without_log_partition, match=NOT_ZERO))
         record_expressions(evidence, general, ["log_density", "score", "expected_score", "value"],
                            f"any positive family, {support}: ")
@@ -124,7 +124,7 @@ def test_vr1_score_has_mean_zero_symbolic(evidence):
                                               "A_prime_minus_mean"], f"exponential family, {support}: ")
     # The regularity is needed: when the support moves with theta the same check rejects.
     moving = sym.moving_support_score_mean()
-    messages.append(rejects(assert_zero, moving["value"],
+    messages.append(rejects_for(assert_zero, moving["value"],
                             Witness("theta = 2", values={moving["theta"]: 2}),
                             "E[score] of the uniform on (0, theta)", match=NOT_ZERO))
     # Cross-checks on the named families of CLAIMS.md.
@@ -141,7 +141,7 @@ def test_vr1_score_has_mean_zero_symbolic(evidence):
     theta = sp.symbols("theta_1:4", real=True)
     pi = sym.softmax(list(theta))
     grad_pi_mean = sp.Add(*[pi[a] * sp.diff(pi[a], theta[0]) for a in range(3)])
-    messages.append(rejects(assert_zero, grad_pi_mean,
+    messages.append(rejects_for(assert_zero, grad_pi_mean,
                             Witness("logits (0, log 2, log 3)",
                                     values={theta[0]: 0, theta[1]: sp.log(2), theta[2]: sp.log(3)}),
                             "E[d pi / d theta_1]", match=NOT_ZERO))
@@ -189,7 +189,7 @@ def test_vr1_score_has_mean_zero_for_every_state_of_a_softmax_policy(evidence):
         worst[0] = max(worst[0], check_score_mean_zero_exact(variance.scores, policy))
 
     prop()
-    message = rejects(check_score_mean_zero_exact, grad_pi, SoftmaxPolicy([[0.3, -1.0, 2.0]]),
+    message = rejects_for(check_score_mean_zero_exact, grad_pi, SoftmaxPolicy([[0.3, -1.0, 2.0]]),
                       match="E.score. is not zero")
     evidence.text("sum_a pi(a|s) grad log pi(a|s) = 0 in every state, to 1e-12, for 30 "
                   "Hypothesis-drawn 3x4 softmax policies (near-deterministic ones included); "
@@ -257,7 +257,7 @@ def check_uncorrelated(which, products):
 def test_vr2_past_rewards_are_uncorrelated_with_the_current_score(evidence):
     d = sym.causality()
     check_uncorrelated_symbolic(d["past_times_score"], "E[score_2 r_1]")
-    symbolic_message = rejects(check_uncorrelated_symbolic, d["future_times_score"],
+    symbolic_message = rejects_for(check_uncorrelated_symbolic, d["future_times_score"],
                                "E[score_1 r_2]", match=NOT_ZERO)
     worst = [0.0]
 
@@ -275,7 +275,7 @@ def test_vr2_past_rewards_are_uncorrelated_with_the_current_score(evidence):
     mdp, policy = small_example(5, S=2, A=2, T=3)
     prod = reward_score_products(mdp, policy)
     check_uncorrelated(past, prod)
-    messages = {name: rejects(check_uncorrelated, which, prod, match="is not zero at")
+    messages = {name: rejects_for(check_uncorrelated, which, prod, match="is not zero at")
                 for name, which in (("current reward", current), ("future rewards", future))}
     rows = [[t + 1, u + 1, "past" if u < t else ("current" if u == t else "future"),
              float(np.abs(prod[t, u]).max())] for t in range(3) for u in range(3)]
@@ -311,7 +311,7 @@ def test_vr3_reward_to_go_is_unbiased(evidence):
 
     prop()
     mdp, policy = small_example(6, S=2, A=2, T=3)
-    message = rejects(check.assert_unbiased, est.reward_to_go_off_by_one, mdp, policy,
+    message = rejects_for(check.assert_unbiased, est.reward_to_go_off_by_one, mdp, policy,
                       match=BIAS)
     evidence.text(f"check.assert_unbiased (exact enumeration, atol 1e-9) passes for reward-to-go "
                   f"on {count[0]} Hypothesis-drawn MDPs (discount 1 and 0.9; degenerate cases "
@@ -370,9 +370,9 @@ def test_vr4_reward_to_go_can_increase_variance(evidence):
     assert v2["reinforce"] == 0.0
     # Controls: the confirmation rejects an MDP where reward-to-go helps, and the search
     # finds nothing at T = 1, where the two estimators are identical.
-    helps = rejects(check_reward_to_go_raises_variance, *small_example(5, S=2, A=2, T=3),
+    helps = rejects_for(check_reward_to_go_raises_variance, *small_example(5, S=2, A=2, T=3),
                     match="does not raise the total variance")
-    none = rejects(find_counterexample, pst.mdps_and_policies(horizon=(1, 1)), rtg_worse,
+    none = rejects_for(find_counterexample, pst.mdps_and_policies(horizon=(1, 1)), rtg_worse,
                    "T = 1", 60, match="no counterexample found")
     # The picture: both variances along the line from the uniform policy to the shrunk one.
     scales = np.linspace(0.0, 1.0, 41)
@@ -432,7 +432,7 @@ def record_survey(evidence, results, seed):
     higher = sum(exceeds(r["reward_to_go"], r["reinforce"]) for r in results)
     frac, lo, hi = assert_fraction(lower, n, above=VR4_MOST,
                                    what="fraction where reward-to-go lowers the variance")
-    message = rejects(assert_fraction, higher, n, above=VR4_MOST,
+    message = rejects_for(assert_fraction, higher, n, above=VR4_MOST,
                       what="fraction where reward-to-go raises the variance", match="not shown above")
     ratios = np.array([r["reward_to_go"] / r["reinforce"] for r in results if r["reinforce"] > 0])
     evidence.number("fraction where reward-to-go lowers the total variance", frac,
@@ -510,7 +510,7 @@ def test_vr4_sampled_variances_agree_with_the_exact_dp(evidence):
         moments[e.name], samples[e.name] = (trace, var_y), ((g - truth) ** 2).sum(axis=1)
         mom, eps = check_sampled_total_variance(samples[e.name], trace, var_y, 5e-7)
         rows.append([e.name, trace, mom, eps])
-    messages = [rejects(check_sampled_total_variance, samples[a], *moments[b], 5e-7,
+    messages = [rejects_for(check_sampled_total_variance, samples[a], *moments[b], 5e-7,
                         match="differs from")
                 for a, b in (("reinforce", "reward_to_go"), ("reward_to_go", "reinforce"))]
     evidence.text("Monte Carlo companion (seed 4000 + $PGPROOFS_SEED_OFFSET): the sampled total "
@@ -551,9 +551,9 @@ def test_vr5_batch_mean_baseline_factor_symbolic(evidence):
     check_batch_factor_symbolic("leave_one_out", factor_one, general, enumerated)
     # Controls: the notes' "the average-reward baseline is unbiased" for the batch's own
     # mean, and the (N-1)/N factor for leave-one-out, are rejected by the same check.
-    messages = [rejects(check_batch_factor_symbolic, "batch_mean", factor_one, general, enumerated,
+    messages = [rejects_for(check_batch_factor_symbolic, "batch_mean", factor_one, general, enumerated,
                         match=NOT_ZERO),
-                rejects(check_batch_factor_symbolic, "leave_one_out", factor_n_minus_one_over_n,
+                rejects_for(check_batch_factor_symbolic, "leave_one_out", factor_n_minus_one_over_n,
                         general, enumerated, match=NOT_ZERO)]
     evidence.text("Derived for a symbolic batch size N: the batch-mean estimator (1/N) sum_i g_i "
                   "(R_i - (1/N) sum_j R_j) and the leave-one-out estimator are expanded by "
@@ -606,9 +606,9 @@ def test_vr5_constant_and_leave_one_out_unbiased_batch_mean_biased(evidence):
         dp = est.batch_mean_baseline.exact_moments(mdp, policy, N)
         np.testing.assert_allclose(dp.mean, m.mean, atol=ATOL)     # DP agrees with enumeration
         if N >= 2:   # the batch's own mean is rejected as unbiased; leave-one-out is accepted
-            messages.append(rejects(check.assert_unbiased, est.batch_mean_baseline, mdp, policy,
+            messages.append(rejects_for(check.assert_unbiased, est.batch_mean_baseline, mdp, policy,
                                     batch_size=N, match=BIAS))
-            messages.append(rejects(check_batch_factor_exact, est.leave_one_out_baseline,
+            messages.append(rejects_for(check_batch_factor_exact, est.leave_one_out_baseline,
                                     float_factor(factor_n_minus_one_over_n), mdp, policy, N,
                                     match="is not .* x grad J"))
             check.assert_unbiased(est.leave_one_out_baseline, mdp, policy, batch_size=N)
@@ -644,7 +644,7 @@ def test_vr6_optimal_baseline_symbolic(evidence):
     assert d["excess_minus_quadratic"] == 0       # Var(b) - Var(b*) = E[g^2] (b - b*)^2
     assert d["second_derivative"] == 2 * d["E[g^2]"]
     check_bandit_optimal_baseline(d["bandit_notes_formula"], d)
-    message = rejects(check_bandit_optimal_baseline, d["bandit_mean_reward"], d, match=NOT_ZERO)
+    message = rejects_for(check_bandit_optimal_baseline, d["bandit_mean_reward"], d, match=NOT_ZERO)
     s = d["bandit_symbols"]
     V = d["bandit_variance_function"]
     point = {s["p"]: sp.Rational(9, 10), s["r_1"]: 1, s["r_0"]: 0}
@@ -711,7 +711,7 @@ def test_vr6_optimal_baseline_minimises_each_component_exactly(evidence):
     tm = variance.trajectory_moments(mdp, policy)
     b_star = variance.optimal_baseline(tm)
     check_minimises_each_component(b_star, mdp, policy, (0.0, 1.0, tm.R[1]))
-    message = rejects(check_minimises_each_component, tm.R[1], mdp, policy, (0.0, b_star),
+    message = rejects_for(check_minimises_each_component, tm.R[1], mdp, policy, (0.0, b_star),
                       match="not the variance-minimising baseline")
     star_var = np.diag(check.exact_moments(est.constant_baseline(b_star), mdp, policy).cov)
     mean_var = np.diag(check.exact_moments(est.constant_baseline(float(tm.R[1])), mdp, policy).cov)
@@ -754,7 +754,7 @@ def record_mean_baseline_survey(evidence, results, seed):
     raised = sum(exceeds(r["mean_baseline"], r["reinforce"]) for r in results)
     frac, lo, hi = assert_fraction(raised, n, above=VR6_RANGE[0], below=VR6_RANGE[1],
                                    what="fraction where b = E[R] raises the variance")
-    message = rejects(assert_fraction, n - raised, n, above=VR6_RANGE[0], below=VR6_RANGE[1],
+    message = rejects_for(assert_fraction, n - raised, n, above=VR6_RANGE[0], below=VR6_RANGE[1],
                       what="fraction where b = E[R] does not raise it", match="not shown below")
     evidence.number("fraction of random small MDPs where b = E[R] raises the total variance",
                     frac, note=f"{n} MDPs, numpy seed {seed} + offset {seed_offset()}; "
@@ -780,7 +780,7 @@ def test_vr6_mean_return_baseline_can_increase_variance(evidence):
     with_b, without = check_baseline_raises_variance(exact_mean, mdp, policy)
     # Control: the optimal per-logit b* never raises it, rejected by the same check.
     b_star = variance.optimal_baseline(variance.trajectory_moments(mdp, policy))
-    message = rejects(check_baseline_raises_variance, b_star, mdp, policy,
+    message = rejects_for(check_baseline_raises_variance, b_star, mdp, policy,
                       match="does not raise the total variance")
     evidence.counterexample("shrunk by Hypothesis: the exact mean-return baseline raises the "
                             "total variance", mdp=mdp, policy=policy,
@@ -830,7 +830,7 @@ def test_vr7_state_baseline_unbiased_action_baseline_biased(evidence):
     prop()
     mdp, policy = small_example(8, S=2, A=3, T=3)
     q, v = exact.values_to_go(mdp, policy)
-    message = rejects(check.assert_unbiased, est.action_baseline(q), mdp, policy, match=BIAS)
+    message = rejects_for(check.assert_unbiased, est.action_baseline(q), mdp, policy, match=BIAS)
     check.assert_unbiased(est.state_value_baseline(mdp, policy), mdp, policy)
     var = {e.name: variance.exact_covariance(e, mdp, policy).total_variance
            for e in (est.reinforce, est.reward_to_go, est.state_value_baseline(mdp, policy))}
