@@ -305,25 +305,32 @@ _ALL = [
        r"{\pi_\theta(a_k \mid s_k)}\Big] = \nabla_{\theta'} J(\theta')",
        "X", "erratum", "erratum in the index of the future product; the corrected form holds"),
     _c("IS-5", 3, "Dropping the future ratios",
-       "Ignoring the future product of ratios gives an estimator that is biased, but only a "
-       "little when \u03b8' is close to \u03b8, and that has lower variance.",
+       "The notes drop the product of future ratios (\u201cfuture actions don't affect current "
+       "weight\u201d) and say that why this is allowed will be explained in a later section; "
+       "they give no reason here.",
        r"\hat g = \sum_{t=1}^{T} \nabla_{\theta'} \log \pi_{\theta'}(a_t \mid s_t) "
        r"\Big(\prod_{t'=1}^{t} \frac{\pi_{\theta'}}{\pi_\theta}\Big) \hat Q_t",
-       "The bias vanishes as \u03b8' \u2192 \u03b8 (holds), but the variance is lower only "
-       "often, not always: how often depends on how far apart the policies are (in the "
-       "suite's exact survey of random small MDPs, from about two thirds of cases for nearby "
-       "policies to over 90 % for distant ones). The suite reports the fractions, a shrunk "
-       "counterexample, and bias and variance against the policy distance.",
-       r"\mathrm{bias}(\theta') \to 0 \ (\theta' \to \theta), \quad "
+       "The justification checked here is the standard one, not the notes' text (ours): the "
+       "estimator is biased, but only a little when \u03b8' is close to \u03b8, and it has "
+       "lower variance. The bias part holds: the estimator's exact mean values the future "
+       "under the old policy (Q^\u03b8 in place of Q^\u03b8'), so the bias vanishes to first "
+       "order as \u03b8' \u2192 \u03b8. The variance part is sharpened: lower only often, "
+       "not always, and more often the farther apart the policies are (the suite asserts that "
+       "the fraction of random small MDPs where it is lower rises with the policy distance, "
+       "and reports the measured fractions and a counterexample).",
+       r"\mathrm{bias}(\theta') = O(\|\theta' - \theta\|), \quad "
        r"\mathrm{Var}[\hat g_{\mathrm{drop}}] \le \mathrm{Var}[\hat g] "
        r"\ \text{not always}",
-       "XM", "sharpened", "bias: holds; variance: sharpened"),
+       "XM", "sharpened",
+       "bias: holds; variance: sharpened; the justification is the standard one (ours), the "
+       "notes defer it"),
     _c("IS-6", 3, "Importance weights blow up with the horizon",
-       "A product of per-step ratios that are each only slightly off 1 becomes huge or tiny "
-       "over many steps (1.1^100), so the estimator's variance explodes.",
-       r"1.1^{100} \approx 1.378 \times 10^{4}",
+       "A product of per-step ratios that are each only slightly off 1 (1.1 or 0.9) becomes "
+       "huge or tiny over 100 steps (1.1^100), so the gradient's variance explodes.",
+       r"1.1^{100}",
        "The trajectory weight has mean exactly 1 while its variance grows exponentially with "
-       "T (exact at T = 100, with the growth rate reported).",
+       "T (exact at T = 100, with the growth rate reported); 1.1^100 is the largest weight, "
+       "not a typical one (its value and probability are in the evidence).",
        r"\mathbb{E}[w_{1:T}] = 1, \quad \mathrm{Var}[w_{1:T}] = \Theta(\rho^{T}), "
        r"\ \rho > 1", "X", "holds"),
     _c("IS-7", 3, "Past ratios approximate the state-marginal ratio",
@@ -340,8 +347,22 @@ _ALL = [
        "Keeping only the current action's ratio and ignoring the state-marginal ratio is "
        "acceptable when the two policies are close.",
        r"W_t \approx \frac{\pi_{\theta'}(a_t \mid s_t)}{\pi_\theta(a_t \mid s_t)}",
-       "The surrogate's gradient equals \u2207J at \u03b8' = \u03b8, and its error grows "
-       "with the policy distance (compared with a TRPO-style bound).", "", "XS", "holds"),
+       "The surrogate's gradient equals \u2207J at \u03b8' = \u03b8; its value error is "
+       "exactly the dropped state-marginal shift term (performance-difference lemma), second "
+       "order in the policy distance, and within a TRPO-style bound.", "", "XS", "holds"),
+    _c("IS-9", 3, "The state-marginal ratio is not a policy ratio",
+       "The notes write the ratio of state marginals as a ratio of policies evaluated at a "
+       "state.",
+       r"\frac{\pi_{\theta'}(s)}{\pi_\theta(s)} = \frac{p_{\theta'}(s_t)}{p_\theta(s_t)}",
+       "A typo: a policy is a distribution over actions given the state, not over states, so "
+       "\u03c0_\u03b8'(s)/\u03c0_\u03b8(s) has no meaning; the quantity meant is the ratio "
+       "of the state marginals p_\u03b8'(s_t)/p_\u03b8(s_t), which depends on the initial "
+       "distribution and the dynamics, is normalised under p_\u03b8, and equals the "
+       "conditional expectation of the past ratio product (IS-7).",
+       r"\frac{p_{\theta'}(s_t)}{p_\theta(s_t)} = \mathbb{E}_{\tau \sim p_\theta}\Big["
+       r"\prod_{k=1}^{t-1} \frac{\pi_{\theta'}(a_k \mid s_k)}{\pi_\theta(a_k \mid s_k)} "
+       r"\,\Big|\, s_t\Big], \quad \sum_a \pi_\theta(a \mid s) = 1", "SX", "erratum",
+       "erratum (typo); the correct quantity is checked"),
     # ---- 4. Advanced policy gradients --------------------------------------------
     _c("NG-1", 4, "Euclidean trust region gives the plain gradient step",
        "Maximising the linearised objective inside a Euclidean ball gives a step along the "
