@@ -186,6 +186,15 @@ class _Progress:
         self.bar.close()
 
 
+def run_chunk(fn: Callable[[Any, int], Any], jobs: Sequence[Job]) -> list[Outcome]:
+    """run_job on each of a few jobs, one task's worth (fewer round trips for short jobs)."""
+    return [run_job(fn, job) for job in jobs]
+
+
+def _chunks(jobs: list[Job], chunk: int) -> list[list[Job]]:
+    return [jobs[i:i + chunk] for i in range(0, len(jobs), chunk)]
+
+
 def _run_serial(fn, jobs, progress) -> list[Outcome]:
     outcomes = []
     for job in jobs:
@@ -194,24 +203,29 @@ def _run_serial(fn, jobs, progress) -> list[Outcome]:
     return outcomes
 
 
-def _run_pool(fn, jobs, workers, progress) -> list[Outcome]:
+def _lost(chunk: list[Job], exc: BaseException, where: str) -> list[Outcome]:
+    """Failed outcomes for the jobs of a task that never returned (a worker died, ...)."""
+    return [Outcome(job, error=f"{type(exc).__name__}: {exc} ({where})") for job in chunk]
+
+
+def _run_pool(fn, jobs, workers, chunk, progress) -> list[Outcome]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    outcomes: dict[int, Outcome] = {}
+    outcomes = []
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=one_thread) as pool:
-        futures = {pool.submit(run_job, fn, job): job for job in jobs}
+        futures = {pool.submit(run_chunk, fn, c): c for c in _chunks(jobs, chunk)}
         for future in as_completed(futures):
-            job = futures[future]
             try:
-                outcome = future.result()
-            except Exception as exc:  # the worker died or the job could not be pickled
-                outcome = Outcome(job, error=f"{type(exc).__name__}: {exc} (in the process pool)")
-            outcomes[job.index] = outcome
-            progress.update(outcome)
-    return [outcomes[job.index] for job in jobs]
+                done = future.result()
+            except Exception as exc:  # the worker died, or the job could not be pickled
+                done = _lost(futures[future], exc, "in the process pool")
+            for outcome in done:
+                outcomes.append(outcome)
+                progress.update(outcome)
+    return outcomes
 
 
 def _ray_connect(address: str, workers: int):
@@ -228,38 +242,42 @@ def _ray_connect(address: str, workers: int):
     return ray
 
 
-def _run_ray(fn, jobs, address, workers, progress) -> list[Outcome]:
+def _run_ray(fn, jobs, address, workers, chunk, progress) -> list[Outcome]:
     ray = _ray_connect(address, workers)
     module = sys.modules.get(getattr(fn, "__module__", ""), None)
     if module is not None and module.__name__ != "__main__" \
             and not module.__name__.startswith("pgproofs"):
         # The nodes have pgproofs installed, not the caller's own module: ship it by value.
         ray.cloudpickle.register_pickle_by_value(module)
-    task = ray.remote(num_cpus=1)(run_job)
+    task = ray.remote(num_cpus=1)(run_chunk)
     fn_ref = ray.put(fn)
-    pending = {task.remote(fn_ref, job): job for job in jobs}
-    outcomes: dict[int, Outcome] = {}
+    pending = {task.remote(fn_ref, c): c for c in _chunks(jobs, chunk)}
+    outcomes = []
     while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
-        for ref in done:
-            job = pending.pop(ref)
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        for ref in ready:
+            c = pending.pop(ref)
             try:
-                outcome = ray.get(ref)
-            except Exception as exc:  # the worker or node died (Ray already retried)
-                outcome = Outcome(job, error=f"{type(exc).__name__}: {exc} (on Ray)")
-            outcomes[job.index] = outcome
-            progress.update(outcome)
-    return [outcomes[job.index] for job in jobs]
+                done = ray.get(ref)
+            except Exception as exc:  # the worker or its node died (after Ray's retries)
+                done = _lost(c, exc, "on Ray")
+            for outcome in done:
+                outcomes.append(outcome)
+                progress.update(outcome)
+    return outcomes
 
 
 def run(fn: Callable[[Any, int], Any], jobs: Sequence[Job], *, executor: str = "pool",
-        workers: int | None = None, ray: str | None = None, progress: bool = True,
-        desc: str = "sweep") -> Sweep:
+        workers: int | None = None, ray: str | None = None, chunk: int = 1,
+        progress: bool = True, desc: str = "sweep") -> Sweep:
     """Run ``fn(job.config, job.seed)`` for every job; the outcomes come back in grid order.
 
     executor: "serial", "pool" (``workers`` processes, default one per CPU) or
     "ray" (``ray``: "local", "auto" or an address; on "local" ``workers`` CPUs).
-    Failed jobs do not stop the others; see ``Sweep.failures``.
+    Jobs start in the order given (e.g. seed-major, so that a change of machine
+    load touches every config alike) and are sent ``chunk`` at a time to a
+    worker (for jobs of milliseconds). Failed jobs do not stop the others; see
+    ``Sweep.failures``.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"executor: expected one of {EXECUTORS}, got {executor!r}")
@@ -271,6 +289,8 @@ def run(fn: Callable[[Any, int], Any], jobs: Sequence[Job], *, executor: str = "
         raise ValueError("jobs: indices must be 0..n-1, as sweep.grid makes them")
     if executor == "ray" and not ray:
         raise ValueError('ray: the Ray executor needs an address: "local", "auto" or HOST:PORT')
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk: must be an integer >= 1, got {chunk!r}")
     workers = 1 if executor == "serial" else _check_workers(workers)
     bar = _Progress(len(jobs), desc, progress)
     start = time.perf_counter()
@@ -278,11 +298,12 @@ def run(fn: Callable[[Any, int], Any], jobs: Sequence[Job], *, executor: str = "
         if executor == "serial":
             outcomes = _run_serial(fn, jobs, bar)
         elif executor == "pool":
-            outcomes = _run_pool(fn, jobs, workers, bar)
+            outcomes = _run_pool(fn, jobs, workers, chunk, bar)
         else:
-            outcomes = _run_ray(fn, jobs, ray, workers, bar)
+            outcomes = _run_ray(fn, jobs, ray, workers, chunk, bar)
     finally:
         bar.close()
+    outcomes.sort(key=lambda o: o.job.index)
     return Sweep(outcomes, executor, workers, time.perf_counter() - start,
                  address=ray if executor == "ray" else None)
 

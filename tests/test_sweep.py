@@ -79,8 +79,9 @@ def test_a_changed_job_is_caught_by_the_comparison(serial):
 
 
 def test_a_pool_of_two_gives_the_serial_results(serial):
-    pool = sweep.run(toy_job, sweep.grid(CONFIGS, SEEDS), executor="pool", workers=2,
-                     progress=False)
+    """Started in reverse and two jobs per task, the outcomes still come back in grid order."""
+    pool = sweep.run(toy_job, sweep.grid(CONFIGS, SEEDS)[::-1], executor="pool", workers=2,
+                     chunk=2, progress=False)
     assert pool.workers == 2
     assert_same_results(serial, pool)
 
