@@ -13,7 +13,12 @@ imports), Ray's overhead against the pool (ray / pool, the Ray start timed
 apart), and whether every job's result (wall times excluded) is identical on
 the three executors. The machine's load average is recorded before and after
 each timing: on a shared machine the ratios are only as good as the load was
-steady. Exit status 1 when the results differ or a job failed.
+steady. The CPU time the jobs got, divided by the wall time, says how many
+cores the sweep really had: with the kernel's autogroup scheduling
+(/proc/sys/kernel/sched_autogroup_enabled = 1) a busy machine shares its
+cores between sessions, not processes, so a pool on a loaded machine may get
+no more CPU than one process, and its speed-up then says nothing about the
+runner. Exit status 1 when the results differ or a job failed.
 """
 
 from __future__ import annotations
@@ -51,8 +56,10 @@ def timed_sweep(name, fn, jobs, options, comparable, **executor) -> tuple[dict, 
     """Run one sweep; its timing record and each job's comparable JSON."""
     load_before = os.getloadavg()
     result = sweep.run(fn, jobs, desc=f"{name} {executor['executor']}", **options, **executor)
+    cpu = sum(o.cpu_s for o in result.outcomes)
     record = {"wall_s": result.wall_s, "loadavg_before": load_before,
-              "loadavg_after": os.getloadavg(), "jobs": len(jobs),
+              "loadavg_after": os.getloadavg(), "jobs": len(jobs), "job_cpu_s": cpu,
+              "cores_used": cpu / result.wall_s,
               "failed": len(result.failures), "executor": result.executor,
               "workers": result.workers}
     per_job = [json.dumps({"config": o.job.config, "seed": o.job.seed,
@@ -60,8 +67,17 @@ def timed_sweep(name, fn, jobs, options, comparable, **executor) -> tuple[dict, 
                            "error": None if o.ok else o.error.strip().splitlines()[-1]},
                           sort_keys=True) for o in result.outcomes]
     print(f"{name:12s} {result.executor:6s} {len(jobs):6d} jobs {result.wall_s:8.2f} s "
-          f"(load {load_before[0]:.2f} -> {record['loadavg_after'][0]:.2f})", flush=True)
+          f"(load {load_before[0]:.2f} -> {record['loadavg_after'][0]:.2f}, "
+          f"cores used {record['cores_used']:.2f})", flush=True)
     return record, per_job
+
+
+def _autogroup() -> str | None:
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 def main(argv=None) -> int:
@@ -86,7 +102,7 @@ def main(argv=None) -> int:
         ray_init_s = time.perf_counter() - t0
         executors.append({"executor": "ray", "ray": "local", "workers": args.workers})
     out = {"workers": args.workers, "cpus": len(os.sched_getaffinity(0)),
-           "ray_init_s": ray_init_s, "sweeps": {}}
+           "sched_autogroup": _autogroup(), "ray_init_s": ray_init_s, "sweeps": {}}
     failed = False
     try:
         for name, make, seeds in (("cartpole", cartpole_sweep, args.cartpole_seeds),

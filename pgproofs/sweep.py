@@ -58,12 +58,17 @@ class Job:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one job gave: its value, or the traceback of the exception it raised."""
+    """What one job gave: its value, or the traceback of the exception it raised.
+
+    seconds: wall time of the job; cpu_s: CPU time of its process meanwhile
+    (cpu_s / seconds below 1 means the job waited for a core).
+    """
 
     job: Job
     value: Any = None
     error: str | None = None
     seconds: float = 0.0
+    cpu_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -114,6 +119,7 @@ class Sweep:
         """JSON-able description of the run (executor, workers, wall time, failures)."""
         return {"executor": self.executor, "workers": self.workers, "address": self.address,
                 "wall_s": self.wall_s, "jobs": len(self.outcomes),
+                "job_cpu_s": sum(o.cpu_s for o in self.outcomes),
                 "failed": [{"index": o.job.index, "config": o.job.config, "seed": o.job.seed,
                             "error": o.error} for o in self.failures]}
 
@@ -148,12 +154,14 @@ def one_thread() -> None:
 def run_job(fn: Callable[[Any, int], Any], job: Job) -> Outcome:
     """Run one job in this process with one thread; an exception becomes a failed Outcome."""
     one_thread()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         value = fn(job.config, job.seed)
     except Exception:  # a failed job is reported with its config and seed; the others go on
-        return Outcome(job, error=traceback.format_exc(), seconds=time.perf_counter() - start)
-    return Outcome(job, value=value, seconds=time.perf_counter() - start)
+        return Outcome(job, error=traceback.format_exc(), seconds=time.perf_counter() - start,
+                       cpu_s=time.process_time() - cpu)
+    return Outcome(job, value=value, seconds=time.perf_counter() - start,
+                   cpu_s=time.process_time() - cpu)
 
 
 def _check_workers(workers) -> int:
