@@ -47,7 +47,10 @@ class Moments:
 
 
 def estimate(estimator: Estimator, batch: Batch, policy: SoftmaxPolicy) -> np.ndarray:
-    """``estimator(batch, policy)`` as a float64 (S, A) array; ValueError for a wrong shape or non-finite entries."""
+    """``estimator(batch, policy)`` as a float64 (S, A) array.
+
+    ValueError when the estimator returns another shape or non-finite entries.
+    """
     g = np.asarray(estimator(batch, policy), dtype=np.float64)
     if g.shape != policy.logits.shape:
         raise ValueError(f"estimator: returned shape {g.shape}, expected {policy.logits.shape}")
