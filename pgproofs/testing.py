@@ -48,7 +48,7 @@ SEED_OFFSET_ENV = "PGPROOFS_SEED_OFFSET"
 # (states, actions, horizon) ranges per batch size: the largest sizes whose
 # enumeration of batch_size-tuples of trajectories stays small (at most 729
 # trajectories for batch_size 1, at most 4096 tuples above).
-_SIZES = {
+ENUMERABLE_SIZES = {
     1: ((1, 3), (1, 3), (1, 3)),
     2: ((1, 2), (1, 2), (1, 3)),
     3: ((1, 2), (1, 2), (1, 2)),
@@ -143,17 +143,17 @@ def default_cases(batch_size: int = 1, *, off_policy: bool = False,
     """Strategy of (mdp, policy, behavior) with behavior None unless ``off_policy``.
 
     MDP sizes shrink as batch_size grows so that exact enumeration stays
-    quick (see ``_SIZES``); pass ``mdps`` (a strategy of FiniteMDP) to choose
+    quick (see ``ENUMERABLE_SIZES``); pass ``mdps`` (a strategy of FiniteMDP) to choose
     your own.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
         raise ValueError(f"batch_size: must be a positive integer, got {batch_size!r}")
     if mdps is None:
-        if batch_size not in _SIZES:
-            raise ValueError(f"batch_size: {batch_size} needs an explicit `mdps` strategy "
-                             f"(the default MDP sizes cover batch_size <= {max(_SIZES)})")
-        states, actions, horizon = _SIZES[batch_size]
+        if batch_size not in ENUMERABLE_SIZES:
+            raise ValueError(f"batch_size: {batch_size} needs an explicit `mdps` strategy (the "
+                             f"default MDP sizes cover batch_size <= {max(ENUMERABLE_SIZES)})")
+        states, actions, horizon = ENUMERABLE_SIZES[batch_size]
         mdps = pst.finite_mdps(states=states, actions=actions, horizon=horizon)
     elif not isinstance(mdps, st.SearchStrategy):
         raise ValueError(f"mdps: expected a Hypothesis strategy of FiniteMDP, "

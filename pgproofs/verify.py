@@ -123,12 +123,12 @@ def _load_file(path: Path):
 
 def _mdps(args):
     from pgproofs import strategies as pst
-    from pgproofs.testing import _SIZES
+    from pgproofs.testing import ENUMERABLE_SIZES
 
     limits = (args.max_states, args.max_actions, args.max_horizon)
     if all(v is None for v in limits):
         return None
-    defaults = _SIZES.get(args.batch_size, ((1, 2), (1, 2), (1, 1)))
+    defaults = ENUMERABLE_SIZES.get(args.batch_size, ((1, 2), (1, 2), (1, 1)))
     states, actions, horizon = ((1, v) if v is not None else d for v, d in zip(limits, defaults))
     return pst.finite_mdps(states=states, actions=actions, horizon=horizon)
 
