@@ -23,7 +23,8 @@ import pytest
 from pgproofs import claims
 from pgproofs.cli import main
 from pgproofs.report import build, render
-from pgproofs.report.build import EvidenceError, claim_status, load_evidence
+from pgproofs.report.build import EvidenceError, load_evidence
+from pgproofs.verdict import claim_status
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "evidence-sample.json"
 # What the sample says, worked out by hand from the file.
@@ -279,10 +280,16 @@ def test_claims_json_lists_every_claim_with_status(capsys):
 def test_claims_text_is_an_aligned_table(capsys):
     assert main(["claims", "--from", str(SAMPLE)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    body = lines[1:1 + len(claims.ids())]
-    assert [ln.split()[0] for ln in body] == claims.ids()
+    body = lines[1:lines.index("")]
+    rows = [ln for ln in body if not ln.startswith(" ")]
+    assert [ln.split()[0] for ln in rows] == claims.ids()
     status_col = lines[0].index("STATUS")
-    assert all(ln[status_col:].split()[0] == sample_status(ln.split()[0]) for ln in body)
+    assert all(ln[status_col:].split()[0] == sample_status(ln.split()[0]) for ln in rows)
+    # Every claim that is not verified is followed by its reason, indented under it.
+    for k, ln in enumerate(body):
+        if not ln.startswith(" ") and sample_status(ln.split()[0]) != "verified":
+            assert body[k + 1].lstrip().startswith("Why not verified: "), ln
+    assert len(body) - len(rows) == len(SAMPLE_FAILED | SAMPLE_UNVERIFIED)
     assert lines[-1] == "29 claims: 23 verified, 2 failed, 4 unverified"
 
 
