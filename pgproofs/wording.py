@@ -1,9 +1,11 @@
-"""Every verdict, status and reason sentence pgproofs shows a reader, as data.
+"""Every word pgproofs shows a reader about its verdicts, as data.
 
 One table, :data:`TEXT`, keyed by a dotted name; each value is a
-``str.format`` template. The report, ``pgproofs claims`` and the ``reason``
-of each claim in ``reports/evidence.json`` all read it, so a translation of
-the report replaces the values of this table and touches no code.
+``str.format`` template. The report page (``template.html`` has no prose of
+its own), ``pgproofs claims`` and the ``reason`` of each claim in
+``reports/evidence.json`` all read it, so a translation of the report
+replaces the values of this table and touches no code. The claims' own texts
+are in the registry, ``pgproofs/claims.py``.
 """
 
 from __future__ import annotations
@@ -62,6 +64,85 @@ TEXT: dict[str, str] = {
     "count.deselected": "{n} deselected by {selection}",
     "count.unknown": "{n} with an unknown result",
     "selection.unknown": "the run's selection",
+
+    # ---- each test's outcome (pgproofs.verdict.TEST_OUTCOMES) ------------------------
+    "outcome.passed": "passed",
+    "outcome.failed": "failed",
+    "outcome.error": "error",
+    "outcome.crashed": "crashed",
+    "outcome.xfailed": "xfailed",
+    "outcome.xpassed": "xpassed",
+    "outcome.skipped": "skipped",
+    "outcome.not run": "not run",
+    "outcome.deselected": "deselected",
+
+    # ---- `pgproofs claims` ---------------------------------------------------------------
+    "cli.id": "ID",
+    "cli.status": "STATUS",
+    "cli.verdict": "VERDICT",
+    "cli.title": "TITLE",
+    "cli.summary": "{n} claims: {verified} verified, {failed} failed, {unverified} unverified",
+    "cli.no_evidence": "no evidence at {path}; every claim is unverified (run `pgproofs report`)",
+
+    # ---- the report page (template.html) -----------------------------------------------
+    "page.lang": "en",
+    "page.title": "pgproofs report: the claims of the CS285 Lecture 5 policy-gradient notes",
+    "page.heading": "pgproofs: the policy-gradient notes, checked",
+    "page.lede": "Every claim of the CS285 Lecture 5 notes on policy gradients (REINFORCE, "
+                 "variance reduction, off-policy gradients, the natural gradient) and the "
+                 "suite's own end-to-end CartPole checks, each with a machine-checked verdict: "
+                 "a SymPy derivation, an exact computation on small finite MDPs, a Monte Carlo "
+                 "test with a stated false-alarm rate, a Hypothesis search for counterexamples, "
+                 "or a training run. A claim counts as verified only when every test that "
+                 "checks it ran and passed.",
+    "aria.totals": "totals",
+    "aria.sections": "sections",
+    "totals.of": "of",
+    "totals.claims": "claims",
+    "meta.pgproofs": "pgproofs",
+    "meta.rendered_by": "page rendered by {version}",
+    "meta.commit": "commit",
+    "meta.created": "checked on",
+    "meta.python": "Python",
+    "meta.libraries": "libraries",
+    "meta.run": "test run",
+    "meta.markexpr": "marker expression",
+    "meta.workers": "{n} worker(s)",
+    "meta.exitstatus": "exit status {status}",
+    "meta.stopped": "stopped early: {why}",
+    "meta.evidence": "evidence",
+    "warn.markexpr": "This run selected tests with -m {markexpr}: a claim with a deselected "
+                     "test shows as unverified. `pgproofs report` runs everything.",
+    "warn.no_evidence": "The test run ended with exit status {status} and wrote no evidence: "
+                        "every claim is unverified.",
+    "toc.errata": "Errata and sharpened statements",
+    "unknown.heading": "Unknown claim ids in the evidence",
+    "unknown.intro": "The evidence names claims that the registry (pgproofs/claims.py) does not "
+                     "know. They are not counted above: fix the test markers or the registry.",
+    "unknown.outcome": "outcome {outcome}",
+    "unknown.tests": "tests",
+    "errata.heading": "Errata: where the notes are wrong",
+    "errata.intro": "Each entry quotes the notes' statement, gives the verdict on it and the "
+                    "corrected statement; the evidence is with the claim below.",
+    "sharpened.heading": "Sharpened statements: right in spirit, loose in the letter",
+    "claim.method": "method {methods}",
+    "claim.expected_note": "Verdict: {note}.",
+    "claim.failed_test": "Failed:",
+    "claim.tests": "{n} test(s)",
+    "claim.recheck": "Re-check:",
+    "evidence.recorded_by": "recorded by",
+    "evidence.counterexample": "Counterexample:",
+    "bench.heading": "Benchmarks",
+    "bench.intro": "Timings and comparisons from benchmarks/, measured separately from the "
+                   "checks (they never change a claim's status); ratios compare against a "
+                   "baseline measured in the same run.",
+    "bench.measured": "measured {created}",
+    "bench.targets_met": "targets met",
+    "bench.targets_not_met": "targets not met",
+    "bench.remeasure": "Re-measure:",
+    "footer.methods": "Methods:",
+    "footer.generated": "Generated by pgproofs {version} from the evidence of commit {commit}. "
+                        "To cite, name the pgproofs version and this commit (see CITATION.cff).",
 }
 
 

@@ -29,7 +29,7 @@ from pgproofs.verdict import claim_status
 SAMPLE = Path(__file__).resolve().parent / "data" / "evidence-sample.json"
 # What the sample says, worked out by hand from the file.
 SAMPLE_FAILED = {"VR-6", "VR-7"}
-SAMPLE_UNVERIFIED = {"VR-3", "IS-7", "E2E-2", "E2E-3"}  # skipped, absent, skipped, absent
+SAMPLE_UNVERIFIED = {"VR-3", "IS-7", "E2E-2", "E2E-3"}  # skipped, absent, deselected, absent
 SAMPLE_CURVES = 5       # PG-3, IS-5, IS-6, NG-2, E2E-1
 SAMPLE_EXPRESSIONS = 5  # PG-1, PG-2, PG-4, VR-5, NG-2
 
@@ -162,8 +162,52 @@ def test_recheck_commands_name_the_tests(page):
 def test_header_shows_provenance(page):
     text = page.all_text
     for fact in ("0123456789abcdef0123456789abcdef01234567", "2026-11-25T12:00:00+00:00",
-                 "3.11.7", "sympy 1.14.0", "torch 2.13.0", "exit status 1"):
+                 "3.11.7", "sympy 1.14.0", "torch 2.13.0", "exit status 1",
+                 "tests/data/evidence-sample.json"):
         assert fact in text
+
+
+# ---- verdicts in words ------------------------------------------------------------------
+
+@pytest.mark.parametrize("expected", claims.VERDICTS)
+@pytest.mark.parametrize("source", claims.SOURCES)
+def test_only_a_verified_claim_gets_its_expected_verdict(expected, source):
+    from pgproofs.verdict import verdict
+    from pgproofs.wording import TEXT
+
+    assert verdict(expected, "failed", source) == (TEXT["verdict.failed"], "failed")
+    assert verdict(expected, "unverified", source) == (TEXT["verdict.unverified"], "unverified")
+    words, kind = verdict(expected, "verified", source)
+    if source == "ours" and expected == "holds":
+        assert (words, kind) == (TEXT["verdict.ours"], "ours")
+    else:
+        assert words == TEXT[f"verdict.{expected}"] and kind != "failed"
+    assert "refuted" in verdict("erratum", "verified").text
+    with pytest.raises(ValueError, match="expected: 'nonsense' is not one of"):
+        verdict("nonsense", "verified")
+
+
+def test_claims_json_gives_the_verdict_and_the_reason(capsys):
+    assert main(["claims", "--json", "--from", str(SAMPLE)]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["VR-4"]["verdict"] == "notes' statement refuted \u00b7 correction verified"
+    assert rows["IS-5"]["verdict"] == "loose statement made exact \u00b7 verified"
+    assert rows["E2E-1"]["verdict"] == "the suite's own check \u00b7 verified"
+    assert rows["E2E-1"]["source"] == "ours"
+    assert rows["VR-6"]["reason"] == "1 of 1 tests did not pass: 1 failed"
+    assert rows["IS-7"]["reason"] == "no test ran: no test marked with it was collected"
+    assert rows["E2E-2"]["reason"] == ("1 of 2 tests ran and passed: 1 deselected by "
+                                       "-k 'not variance_and_speed'")
+    assert all((r["reason"] == "") == (r["status"] == "verified") for r in rows.values())
+
+
+def test_the_template_has_no_prose_of_its_own():
+    # Every word a reader sees comes from pgproofs.wording (one table to translate); what is
+    # left in the template is markup, a command name and a folder name.
+    html = (Path(render.__file__).parent / "template.html").read_text(encoding="utf-8")
+    for pattern in (r"\{\{.*?\}\}", r"\{%.*?%\}", r"<style>.*?</style>", r"<[^>]*>"):
+        html = re.sub(pattern, " ", html, flags=re.S)
+    assert sorted(set(re.findall(r"[^\W\d_]{2,}", html))) == ["pytest", "reports"]
 
 
 # ---- corrupted evidence: never green -------------------------------------------------

@@ -99,6 +99,7 @@ def _run_suite(root: Path, evidence: Path, workers: str, extra: list[str]) -> in
 def run_report(args: argparse.Namespace) -> int:
     from pgproofs.report.build import EvidenceError, load_evidence, statuses
     from pgproofs.report.render import write_report
+    from pgproofs.wording import text
 
     rc = 0
     if args.source:
@@ -122,8 +123,7 @@ def run_report(args: argparse.Namespace) -> int:
             except EvidenceError as exc:
                 return _error("report", str(exc))
         else:
-            doc = {"claims": {}, "meta": {"note": f"The test run ended with exit status {rc} "
-                                          "and wrote no evidence: every claim is unverified."}}
+            doc = {"claims": {}, "meta": {"note": text("warn.no_evidence", status=rc)}}
     path = write_report(doc, output, source=str(source), benchmarks=source.parent)
     counts = list(statuses(doc).values())
     summary = ", ".join(f"{counts.count(s)} {s}" for s in ("verified", "failed", "unverified"))
@@ -153,6 +153,7 @@ def claims_table(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def run_claims(args: argparse.Namespace) -> int:
     from pgproofs.report.build import EvidenceError, load_evidence
+    from pgproofs.verdict import STATUSES
     from pgproofs.wording import text
 
     if args.source:
@@ -167,14 +168,13 @@ def run_claims(args: argparse.Namespace) -> int:
     except EvidenceError as exc:
         if args.source or source.exists():
             return _error("claims", str(exc))
-        print(f"pgproofs claims: no evidence at {source}; every claim is unverified "
-              "(run `pgproofs report`)", file=sys.stderr)
+        print(f"pgproofs claims: {text('cli.no_evidence', path=source)}", file=sys.stderr)
         doc = {"claims": {}, "meta": {}}
     rows = claims_table(doc)
     if args.json:
         print(json.dumps(rows, indent=1, ensure_ascii=False))
         return 0
-    head = ("ID", "STATUS", "VERDICT", "TITLE")
+    head = tuple(text(f"cli.{k}") for k in ("id", "status", "verdict", "title"))
     cells = [head] + [(r["id"], r["status"], r["verdict"], r["title"]) for r in rows]
     widths = [max(len(row[k]) for row in cells) for k in range(len(head) - 1)]
     for row, r in zip(cells, [None, *rows]):
@@ -182,6 +182,5 @@ def run_claims(args: argparse.Namespace) -> int:
         if r is not None and r["reason"]:
             print(" " * (widths[0] + 2) + f"{text('label.reason')} {r['reason']}")
     statuses = [r["status"] for r in rows]
-    print(f"\n{len(rows)} claims: " + ", ".join(
-        f"{statuses.count(s)} {s}" for s in ("verified", "failed", "unverified")))
+    print("\n" + text("cli.summary", n=len(rows), **{s: statuses.count(s) for s in STATUSES}))
     return 0
