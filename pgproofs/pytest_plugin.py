@@ -379,4 +379,6 @@ def _meta(session: pytest.Session, run: "_Run", exitstatus: int) -> dict[str, An
         "exitstatus": int(exitstatus),
         "stopped": str(stopped) if stopped else None,
         "collection_errors": list(run.collection_errors),
+        # Under xdist the workers' files are the only record of what should have run.
+        "collection_unknown": run.exchange is not None and not run.collections,
     }

@@ -8,7 +8,8 @@ all call it, so they cannot disagree:
 
 * ``verified``: at least one test is listed, every listed test ``passed``,
   the evidence's ``outcome`` is ``passed``, no failure is recorded, and the
-  run collected the whole suite without collection errors;
+  run collected the whole suite without collection errors (and, under xdist,
+  its workers reported what they collected);
 * ``failed``: any test failed, errored in setup or teardown, crashed its
   worker or failed under an xfail mark, or the evidence says ``failed``;
 * ``unverified``: everything else, with the reason: tests deselected, skipped
@@ -108,6 +109,8 @@ def results_status(tests: Any, results: Any, failures: Any = None,
     if sel.get("paths"):
         return ClaimStatus("unverified", text("reason.partial", paths=" ".join(
             shlex.quote(str(p)) for p in sel["paths"])))
+    if meta.get("collection_unknown"):
+        return ClaimStatus("unverified", text("reason.collection_unknown"))
     errors = meta.get("collection_errors")
     if isinstance(errors, list) and errors:
         return ClaimStatus("unverified", text("reason.collection_errors", n=len(errors),

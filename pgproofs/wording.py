@@ -52,6 +52,8 @@ TEXT: dict[str, str] = {
                       "were not looked for",
     "reason.collection_errors": "{n} test file(s) failed to collect ({files}), so tests of "
                                 "this claim there did not run",
+    "reason.collection_unknown": "no xdist worker reported what it collected, so the "
+                                 "claim's full set of tests is unknown",
     "reason.stopped": "the run stopped early ({why})",
     "reason.interrupted": "the run was interrupted",
     "count.failed": "{n} failed",

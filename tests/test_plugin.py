@@ -250,6 +250,28 @@ def test_a_run_of_some_files_verifies_nothing(pytester):
     assert claims["PG-1"]["outcome"] == "incomplete"
 
 
+def test_a_file_that_fails_to_collect_leaves_every_claim_unverified(pytester):
+    # Its tests (of any claim) never ran; the run goes on past it only when asked to.
+    pytester.makepyfile(test_broken="import no_such_module_anywhere\n")
+    result, doc, claims = run(pytester, "-p", "no:xdist", "--continue-on-collection-errors",
+                              "-k", "pg1")
+    assert doc["meta"]["collection_errors"] == ["test_broken.py"]
+    assert status(doc, "PG-1") == ("unverified", "1 test file(s) failed to collect "
+                                   "(test_broken.py), so tests of this claim there did not run")
+
+
+@pytest.mark.parametrize("meta, reason", [
+    ({"collection_unknown": True}, "no xdist worker reported what it collected"),
+    ({"selection": {"paths": ["tests/x.py::test_a"]}}, "the run collected only"),
+    ({"collection_errors": ["tests/x.py"]}, "1 test file(s) failed to collect"),
+])
+def test_a_run_that_cannot_know_every_test_of_a_claim_verifies_nothing(meta, reason):
+    entry = {"outcome": "passed", "tests": ["t"], "results": {"t": "passed"}}
+    assert claim_status(entry, {}) == ("verified", "")  # the control
+    got = claim_status(entry, meta)
+    assert got.status == "unverified" and got.reason.startswith(reason)
+
+
 def test_evidence_fixture_requires_a_claim_marker(pytester):
     pytester.makepyfile("def test_x(evidence):\n    pass\n")
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--no-evidence")
