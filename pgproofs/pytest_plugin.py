@@ -48,6 +48,7 @@ VERSIONED = ("pgproofs", "numpy", "sympy", "hypothesis", "torch", "gymnasium",
 
 _RUN = pytest.StashKey["_Run"]()
 _COLLECTION = pytest.StashKey["_Collection"]()
+_WORKER = pytest.StashKey["_Worker"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -67,7 +68,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(id, ...): claim ids of CLAIMS.md this test checks")
     config.stash[_COLLECTION] = _Collection()
     if _is_worker(config):
-        _CURRENT["config"] = config
+        folder = config.workerinput.get(EXCHANGE_KEY)  # type: ignore[attr-defined]
+        if folder:
+            worker = _Worker(folder, config.workerinput["workerid"])  # type: ignore[attr-defined]
+            config.stash[_WORKER] = worker
+            config.pluginmanager.register(worker, "pgproofs-evidence-worker")
     else:
         run = _Run(config)
         config.stash[_RUN] = run
@@ -135,34 +140,37 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         ids = claim_ids(item)
         if ids:
             coll.selected[item.nodeid] = ids
-    if _is_worker(config):
-        folder = config.workerinput.get(EXCHANGE_KEY)  # type: ignore[attr-defined]
-        if folder:  # written now, before any test runs, so a later crash cannot lose it
-            name = config.workerinput.get("workerid", "worker")  # type: ignore[attr-defined]
-            path = Path(folder) / f"{name}.json"
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(coll.to_json()), encoding="utf-8")
-            tmp.replace(path)
-    else:
+    worker = config.stash.get(_WORKER, None)
+    if worker is not None:
+        worker.write("json", json.dumps(coll.to_json()))
+    elif not _is_worker(config):
         config.stash[_RUN].collections.append(coll.to_json())
 
 
-def pytest_runtest_logstart(nodeid: str) -> None:
-    _CURRENT["test"] = nodeid
+class _Worker:
+    """On an xdist worker: what the controller must learn even if this process dies.
 
+    Files in the controller's scratch directory, written before the fact: the
+    collection as soon as it ends, and on an interrupt the test that was running
+    (xdist then reports it as a crash; it was interrupted, not crashed).
+    """
 
-def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-    # On an xdist worker: the controller will report the test that was running as a crash;
-    # leave word that it was interrupted (KeyboardInterrupt, pytest.exit), not crashed.
-    config = _CURRENT.get("config")
-    folder = getattr(config, "workerinput", {}).get(EXCHANGE_KEY)
-    if folder and _CURRENT.get("test"):
-        name = config.workerinput.get("workerid", "worker")  # type: ignore[union-attr]
-        (Path(folder) / f"{name}.interrupted").write_text(_CURRENT["test"], encoding="utf-8")
+    def __init__(self, folder: str, name: str) -> None:
+        self.folder, self.name = Path(folder), name
+        self.current: str | None = None
 
+    def write(self, suffix: str, content: str) -> None:
+        path = self.folder / f"{self.name}.{suffix}"
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(content, encoding="utf-8")
+        tmp.replace(path)  # atomic: the controller never reads half a file
 
-#: The xdist worker's config and running test (a worker process runs one session).
-_CURRENT: dict[str, Any] = {}
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.current = nodeid
+
+    def pytest_keyboard_interrupt(self) -> None:
+        if self.current:
+            self.write("interrupted", self.current)
 
 
 # ---- reports: what ran (on the controller, or in the single process) --------------------
