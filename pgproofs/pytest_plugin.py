@@ -37,7 +37,7 @@ from typing import Any
 import pytest
 
 from pgproofs.evidence import Evidence, jsonable
-from pgproofs.verdict import FAILING, claim_outcome, results_status
+from pgproofs.verdict import EVIDENCE_FORMAT, FAILING, claim_outcome, results_status
 
 CLAIMS_KEY = "pgproofs.claims"
 EVIDENCE_KEY = "pgproofs.evidence"
@@ -371,6 +371,7 @@ def _meta(session: pytest.Session, run: "_Run", exitstatus: int) -> dict[str, An
     config = session.config
     stopped = run.stopped or session.shouldfail or session.shouldstop or None
     return {
+        "format": EVIDENCE_FORMAT,
         "commit": _git_commit(config.rootpath),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(),

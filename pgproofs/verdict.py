@@ -7,8 +7,8 @@ turns that into the claim's status; the plugin (for ``outcome`` and
 all call it, so they cannot disagree:
 
 * ``verified``: at least one test is listed, every listed test ``passed``,
-  the evidence's ``outcome`` is ``passed``, no failure is recorded, and the
-  run collected the whole suite without collection errors (and, under xdist,
+  the evidence's ``outcome`` is ``passed``, no failure is recorded, the file
+  has the current ``meta.format``, and the run collected the whole suite without collection errors (and, under xdist,
   its workers reported what they collected);
 * ``failed``: any test failed, errored in setup or teardown, crashed its
   worker or failed under an xfail mark, or the evidence says ``failed``;
@@ -28,10 +28,14 @@ from typing import Any, Mapping, NamedTuple
 
 from pgproofs.wording import text
 
-__all__ = ["STATUSES", "TEST_OUTCOMES", "FAILING", "ClaimStatus", "results_status", "claim_status",
+__all__ = ["STATUSES", "EVIDENCE_FORMAT", "TEST_OUTCOMES", "FAILING", "ClaimStatus", "results_status", "claim_status",
            "claim_outcome", "Verdict", "verdict"]
 
 STATUSES = ("verified", "failed", "unverified")
+
+#: ``meta.format`` of the evidence files this module reads. Files without it were written
+#: by a plugin that recorded neither deselected nor unrun tests, so they verify nothing.
+EVIDENCE_FORMAT = 2
 
 #: A test's outcome in the evidence. ``error``: setup or teardown failed;
 #: ``crashed``: its xdist worker died while running it; ``not run``: collected
@@ -105,6 +109,9 @@ def results_status(tests: Any, results: Any, failures: Any = None,
             detail += f"; {_stopped(meta)}"
         return ClaimStatus("unverified", text("reason.incomplete", passed=counts["passed"],
                                               total=len(tests), detail=detail))
+    if meta.get("format") != EVIDENCE_FORMAT:
+        return ClaimStatus("unverified", text("reason.format", format=meta.get("format"),
+                                              expected=EVIDENCE_FORMAT))
     sel = meta.get("selection") if isinstance(meta.get("selection"), dict) else {}
     if sel.get("paths"):
         return ClaimStatus("unverified", text("reason.partial", paths=" ".join(

@@ -48,6 +48,8 @@ TEXT: dict[str, str] = {
     "reason.failures": "a failure is recorded",
     "reason.failed": "{n} of {total} tests did not pass: {detail}",
     "reason.incomplete": "{passed} of {total} tests ran and passed: {detail}",
+    "reason.format": "the evidence file has format {format!r}, not {expected}: an older "
+                     "pgproofs wrote it without recording unrun tests (run the tests again)",
     "reason.partial": "the run collected only {paths}, so tests of this claim elsewhere "
                       "were not looked for",
     "reason.collection_errors": "{n} test file(s) failed to collect ({files}), so tests of "

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from pgproofs.cli import main
-from pgproofs.verdict import claim_status
+from pgproofs.verdict import EVIDENCE_FORMAT, claim_status
 
 pytest_plugins = ["pytester"]
 
@@ -261,14 +261,16 @@ def test_a_file_that_fails_to_collect_leaves_every_claim_unverified(pytester):
 
 
 @pytest.mark.parametrize("meta, reason", [
+    ({"format": None}, "the evidence file has format None, not 2: an older pgproofs"),
+    ({"format": 1}, "the evidence file has format 1, not 2"),
     ({"collection_unknown": True}, "no xdist worker reported what it collected"),
     ({"selection": {"paths": ["tests/x.py::test_a"]}}, "the run collected only"),
     ({"collection_errors": ["tests/x.py"]}, "1 test file(s) failed to collect"),
 ])
 def test_a_run_that_cannot_know_every_test_of_a_claim_verifies_nothing(meta, reason):
     entry = {"outcome": "passed", "tests": ["t"], "results": {"t": "passed"}}
-    assert claim_status(entry, {}) == ("verified", "")  # the control
-    got = claim_status(entry, meta)
+    assert claim_status(entry, {"format": EVIDENCE_FORMAT}) == ("verified", "")  # the control
+    got = claim_status(entry, {"format": EVIDENCE_FORMAT, **meta})
     assert got.status == "unverified" and got.reason.startswith(reason)
 
 

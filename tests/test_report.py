@@ -236,11 +236,25 @@ EXPECT_RED = {"a test result flipped to failed", "a failure recorded", "outcome 
 def test_corrupted_claim_is_never_verified(sample_doc, name):
     doc = copy.deepcopy(sample_doc)
     entry = _entry(doc, "VR-4")
-    assert claim_status(entry)[0] == "verified"  # the control: intact, it is green
+    assert claim_status(entry, doc["meta"])[0] == "verified"  # the control: intact, it is green
     CORRUPTIONS[name](entry)
-    status = claim_status(entry)[0]
+    status = claim_status(entry, doc["meta"])[0]
     assert status == ("failed" if name in EXPECT_RED else "unverified")
     assert render_page(doc).articles["VR-4"] == status
+
+
+def test_evidence_from_an_older_plugin_verifies_nothing(sample_doc, capsys, tmp_path):
+    # Such a file never recorded deselected or unrun tests, so its "passed" proves nothing.
+    doc = copy.deepcopy(sample_doc)
+    del doc["meta"]["format"]
+    assert set(render_page(doc).articles.values()) == {"failed", "unverified"}
+    old = tmp_path / "evidence.json"
+    old.write_text(json.dumps(doc), encoding="utf-8")
+    assert main(["claims", "--json", "--from", str(old)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["reason"] for r in rows if r["id"] == "PG-1"} == {
+        "the evidence file has format None, not 2: an older pgproofs wrote it without "
+        "recording unrun tests (run the tests again)"}
 
 
 @pytest.mark.parametrize("entry", [None, "passed", ["passed"], 1, {}])
