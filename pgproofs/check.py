@@ -15,10 +15,13 @@ from typing import Callable
 import numpy as np
 
 from pgproofs import exact
+from pgproofs.advantage_checks import (assert_advantages_unbiased, assert_gae_matches_reference,
+                                       assert_value_targets_unbiased)
 from pgproofs.mdp import Batch, FiniteMDP
 from pgproofs.policy import SoftmaxPolicy
 
-__all__ = ["Estimator", "Moments", "assert_unbiased", "compare_variance", "exact_moments",
+__all__ = ["Estimator", "Moments", "assert_advantages_unbiased", "assert_gae_matches_reference",
+           "assert_unbiased", "assert_value_targets_unbiased", "compare_variance", "exact_moments",
            "from_surrogate_loss", "mc_unbiased"]
 
 Estimator = Callable[[Batch, SoftmaxPolicy], np.ndarray]
