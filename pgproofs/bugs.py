@@ -29,7 +29,7 @@ import torch
 from pgproofs.mdp import Batch
 from pgproofs.returns import reward_to_go
 
-__all__ = ["ADVANTAGE_CATALOGUE", "AdvantageBug", "Bug", "CATALOGUE", "reward_to_go_loss"]
+__all__ = ["ADVANTAGE_CATALOGUE", "AdvantageBug", "advantage_witness", "Bug", "CATALOGUE", "reward_to_go_loss"]
 
 
 # --------------------------------------------------------------------------
@@ -575,6 +575,32 @@ def lambda_on_first_td_fixed(buf, critic, gamma, lam):
     return _reference_style(buf, critic, gamma, lam)
 
 
+def advantage_witness():
+    """(mdp, policy, n_steps, n_envs): one small case on which every catalogued bug shows.
+
+    States 0 and 1 are non-terminal, 2 is terminal; every episode starts in 0.
+    Action 0 moves deterministically (0 -> 1, 1 -> 1), action 1 reaches the
+    terminal state with probability 1/2. The time limit 2 is shorter than the
+    buffer (n_steps 3), so truncations, terminations, both on the same step,
+    resets into a state other than the final one and the end of the buffer
+    all occur; n_envs 2 makes the flattening order matter. 729 buffers.
+    """
+    from pgproofs.episodic import EpisodicMDP
+    from pgproofs.policy import SoftmaxPolicy
+
+    P = np.zeros((3, 2, 3))
+    P[0, 0, 1] = 1.0
+    P[0, 1, [1, 2]] = 0.5
+    P[1, 0, 1] = 1.0
+    P[1, 1, [0, 2]] = 0.5
+    P[2, :, 2] = 1.0
+    mdp = EpisodicMDP(initial=[1.0, 0.0, 0.0], transitions=P,
+                      rewards=[[1.0, 0.0], [-1.0, 2.0], [0.0, 0.0]],
+                      terminal=np.array([False, False, True]), discount=0.9, time_limit=2)
+    policy = SoftmaxPolicy([[0.3, -0.2], [0.1, 0.4], [0.0, 0.0]])
+    return mdp, policy, 3, 2
+
+
 @dataclass(frozen=True)
 class AdvantageBug:
     """One advantage/rollout bug and its fix, both ``adv_fn(buf, critic, gamma, lam) -> (T, n)``.
@@ -594,6 +620,13 @@ class AdvantageBug:
     def __post_init__(self) -> None:
         if self.check not in _ADV_CHECKS:
             raise ValueError(f"check: expected one of {_ADV_CHECKS}, got {self.check!r}")
+
+    @property
+    def check_fn(self) -> Callable:
+        """The exact check that rejects the bug: (adv_fn, mdp, policy, n_steps, n_envs, lam)."""
+        from pgproofs import check
+        return {"unbiased": check.assert_advantages_unbiased,
+                "gae": check.assert_gae_matches_reference}[self.check]
 
 
 def _adv_entry(name: str, check: str, description: str, *reports: str) -> AdvantageBug:
