@@ -36,6 +36,8 @@ MAX_BUFFERS = 200_000
 _INT_FIELDS = ("obs", "actions", "next_obs")
 _FLOAT_FIELDS = ("rewards", "log_probs")
 _BOOL_FIELDS = ("terminated", "truncated", "episode_starts")
+_ROLLOUT_FIELDS = ("obs", "actions", "rewards", "log_probs", "terminated", "truncated", "next_obs",
+                   "episode_starts")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,14 @@ class Rollout:
                 raise ValueError(f"{f.name}: expected a bool array, got dtype {np.asarray(value).dtype}")
             if f.name in _INT_FIELDS and kind not in "iu":
                 raise ValueError(f"{f.name}: expected an int array, got dtype {np.asarray(value).dtype}")
+
+    @classmethod
+    def _trusted(cls, values: dict) -> "Rollout":
+        """A Rollout of fields already known to be valid (enumerated views), without re-checking."""
+        buf = object.__new__(cls)
+        for name, value in values.items():
+            object.__setattr__(buf, name, value)
+        return buf
 
     @property
     def n_steps(self) -> int:
@@ -206,7 +216,7 @@ class Buffers:
         return len(self.probs)
 
     def __getitem__(self, i: int) -> Rollout:
-        return Rollout(**{f.name: getattr(self, f.name)[i] for f in fields(Rollout)})
+        return Rollout._trusted({name: getattr(self, name)[i] for name in _ROLLOUT_FIELDS})
 
 
 def enumerate_all(mdp: EpisodicMDP, policy: SoftmaxPolicy, n_steps: int, n_envs: int, *,

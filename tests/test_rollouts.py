@@ -257,3 +257,12 @@ def test_distribution_check_rejects_a_collector_with_the_wrong_reset_distributio
     mdp = branching_mdp(time_limit=1)
     with pytest.raises(AssertionError, match=r"seen \d+ times in 2000 samples, expected"):
         check_collector(collect_with_uniform_resets, mdp, branching_policy(), 2, 1, seed=103)
+
+
+def test_enumerated_buffers_carry_every_rollout_field():
+    # Buffers.__getitem__ builds Rollouts without re-validation from this list of names
+    assert rollouts._ROLLOUT_FIELDS == tuple(f.name for f in dataclasses.fields(Rollout))
+    bufs = rollouts.enumerate_all(branching_mdp(2), branching_policy(), 2, 2)
+    b = bufs[5]
+    dataclasses.replace(b)  # the validating constructor accepts what the fast path built
+    assert all(getattr(b, name).shape == (2, 2) for name in rollouts._ROLLOUT_FIELDS)
