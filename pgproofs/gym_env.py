@@ -9,7 +9,7 @@ advantages are known exactly::
                         mdp=mdp)                 # or observation="one_hot"
     buf = pgproofs.gym_env.rollout_from_vector_env(envs, policy, n_steps=4, rng=rng, seed=0)
 
-(``gym.make("pgproofs.gym_env:EpisodicMDP-v0", mdp=mdp)`` imports the module itself.)
+(``gym.make("pgproofs.gym_env:pgproofs/EpisodicMDP-v0", mdp=mdp)`` imports the module itself.)
 
 The environment applies the MDP's own time limit (truncated after
 ``mdp.time_limit`` steps, both flags true when the last step also enters a
