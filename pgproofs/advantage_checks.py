@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pgproofs import discounted
-from pgproofs.advantages import AdvantageFn, evaluate_critic, gae, tabular_critic
+from pgproofs.advantages import AdvantageFn, gae, tabular_critic
 from pgproofs.episodic import EpisodicMDP
 from pgproofs.policy import SoftmaxPolicy
 from pgproofs.rollouts import MAX_BUFFERS, Buffers, Rollout, enumerate_all
