@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pgproofs import discounted
-from pgproofs.advantages import AdvantageFn, evaluate_critic, gae, tabular_critic
+from pgproofs.advantages import AdvantageFn, gae, tabular_critic
 from pgproofs.episodic import EpisodicMDP
 from pgproofs.policy import SoftmaxPolicy
 from pgproofs.rollouts import MAX_BUFFERS, Buffers, Rollout, enumerate_all
@@ -171,8 +171,10 @@ def _assert_conditionally_unbiased(fn, mdp, policy, n_steps, n_envs, lam, atol, 
     bad = np.abs(bias) > atol
     if not bad.any():
         return means
-    # the largest bias, earliest position first among ties
-    t, e, s, a = (int(i) for i in np.unravel_index(np.argmax(np.abs(bias)), bias.shape))
+    # the largest bias; among ties (equal up to rounding) the earliest position, first env
+    size = np.abs(bias)
+    top = np.flatnonzero(size.ravel() >= size.max() * (1 - 1e-9))[0]
+    t, e, s, a = (int(i) for i in np.unravel_index(top, bias.shape))
     positions = sorted({(int(pt), int(pe)) for pt, pe, _, _ in np.argwhere(bad)})
     reference = reference_outputs(buffers, critic_values, mdp.discount, lam, returns=returns)
     here = (buffers.obs[:, t, e] == s) & (buffers.actions[:, t, e] == a)

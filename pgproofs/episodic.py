@@ -66,7 +66,7 @@ class EpisodicMDP:
         on_terminal = np.flatnonzero(terminal & (initial > 0))
         if on_terminal.size:
             s = int(on_terminal[0])
-            raise ValueError(f"initial: puts probability {initial[s]!r} on terminal state {s}; "
+            raise ValueError(f"initial: puts probability {float(initial[s]):g} on terminal state {s}; "
                              "an episode must start in a non-terminal state")
         if isinstance(discount, bool) or not isinstance(discount, (int, float, np.integer, np.floating)):
             raise ValueError(f"discount: must be a number in [0, 1), got {discount!r}")

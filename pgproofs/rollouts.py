@@ -36,6 +36,8 @@ MAX_BUFFERS = 200_000
 _INT_FIELDS = ("obs", "actions", "next_obs")
 _FLOAT_FIELDS = ("rewards", "log_probs")
 _BOOL_FIELDS = ("terminated", "truncated", "episode_starts")
+_ROLLOUT_FIELDS = ("obs", "actions", "rewards", "log_probs", "terminated", "truncated", "next_obs",
+                   "episode_starts")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,14 @@ class Rollout:
                 raise ValueError(f"{f.name}: expected a bool array, got dtype {np.asarray(value).dtype}")
             if f.name in _INT_FIELDS and kind not in "iu":
                 raise ValueError(f"{f.name}: expected an int array, got dtype {np.asarray(value).dtype}")
+
+    @classmethod
+    def _trusted(cls, values: dict) -> "Rollout":
+        """A Rollout of fields already known to be valid (enumerated views), without re-checking."""
+        buf = object.__new__(cls)
+        for name, value in values.items():
+            object.__setattr__(buf, name, value)
+        return buf
 
     @property
     def n_steps(self) -> int:
@@ -206,7 +216,7 @@ class Buffers:
         return len(self.probs)
 
     def __getitem__(self, i: int) -> Rollout:
-        return Rollout(**{f.name: getattr(self, f.name)[i] for f in fields(Rollout)})
+        return Rollout._trusted({name: getattr(self, name)[i] for name in _ROLLOUT_FIELDS})
 
 
 def enumerate_all(mdp: EpisodicMDP, policy: SoftmaxPolicy, n_steps: int, n_envs: int, *,
@@ -303,16 +313,18 @@ def _env_sequences(mdp: EpisodicMDP, policy: SoftmaxPolicy, T: int):
     return cols, prob
 
 
+def _key_rows(fields_: dict, N: int) -> np.ndarray:
+    """(N, bytes) uint8: each buffer's fields as int64 / uint8 / float64 bytes, side by side."""
+    parts = [np.ascontiguousarray(fields_[name], np.int64) for name in _INT_FIELDS]
+    parts += [np.ascontiguousarray(fields_[name], np.uint8) for name in _BOOL_FIELDS]
+    parts += [np.ascontiguousarray(fields_[name], np.float64) for name in _FLOAT_FIELDS]
+    return np.concatenate([p.reshape(N, -1).view(np.uint8) for p in parts], axis=1)
+
+
 def _key(buf: Rollout) -> bytes:
-    """Bytes identifying a buffer exactly (ints as int64, flags as bytes, floats as float64)."""
-    parts = [np.ascontiguousarray(buf.obs, np.int64), np.ascontiguousarray(buf.actions, np.int64),
-             np.ascontiguousarray(buf.next_obs, np.int64),
-             np.ascontiguousarray(buf.terminated, np.uint8),
-             np.ascontiguousarray(buf.truncated, np.uint8),
-             np.ascontiguousarray(buf.episode_starts, np.uint8),
-             np.ascontiguousarray(buf.rewards, np.float64),
-             np.ascontiguousarray(buf.log_probs, np.float64)]
-    return b"|".join(p.tobytes() for p in parts)
+    """Bytes identifying a buffer exactly (its fields' values, whatever their dtypes)."""
+    return _key_rows({f.name: np.asarray(getattr(buf, f.name))[None] for f in fields(Rollout)},
+                     1)[0].tobytes()
 
 
 def assert_same_distribution(sampled: Iterable[Rollout], mdp: EpisodicMDP, policy: SoftmaxPolicy,
@@ -322,16 +334,17 @@ def assert_same_distribution(sampled: Iterable[Rollout], mdp: EpisodicMDP, polic
 
     A buffer outside the support (impossible under the MDP) fails at once.
     Otherwise each of the N possible buffers gets an exact two-sided binomial
-    test of its count against m * p (m samples), at level alpha / N
-    (Bonferroni), so the false-alarm probability of the whole check is at
+    test of its count against m * p (m samples; p-value 2 min(P(X <= c),
+    P(X >= c))), at level alpha / N (Bonferroni), so the false-alarm probability of the whole check is at
     most ``alpha``. Returns {"samples", "buffers", "min_pvalue"}.
     """
-    from scipy.stats import binomtest
+    from scipy.special import bdtr, bdtrc  # binomial tails; scipy.stats is slow to import
 
     if not (0 < alpha < 1):
         raise ValueError(f"alpha: must lie in (0, 1), got {alpha}")
     buffers = enumerate_all(mdp, policy, n_steps, n_envs, max_buffers=max_buffers)
-    where = {_key(buffers[i]): i for i in range(len(buffers))}
+    rows = _key_rows({f.name: getattr(buffers, f.name) for f in fields(Rollout)}, len(buffers))
+    where = {row.tobytes(): i for i, row in builtins.enumerate(rows)}
     counts = np.zeros(len(buffers), dtype=np.int64)
     m = 0
     for buf in sampled:
@@ -342,8 +355,11 @@ def assert_same_distribution(sampled: Iterable[Rollout], mdp: EpisodicMDP, polic
         m += 1
     if m == 0:
         raise ValueError("sampled: no buffers")
-    pvalues = np.array([binomtest(int(c), m, float(p)).pvalue
-                        for c, p in builtins.zip(counts, buffers.probs)])
+    # two-sided p-value 2 min(P(X <= c), P(X >= c)), X ~ Binomial(m, p): a valid
+    # (conservative) exact level for every cell, vectorised
+    lower = bdtr(counts, m, buffers.probs)
+    upper = np.where(counts > 0, bdtrc(np.maximum(counts - 1, 0), m, buffers.probs), 1.0)
+    pvalues = np.minimum(1.0, 2.0 * np.minimum(lower, upper))
     worst = int(np.argmin(pvalues))
     level = alpha / len(buffers)
     if pvalues[worst] < level:
