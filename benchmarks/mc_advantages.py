@@ -13,7 +13,8 @@ and 1e-6 alike; each rate comes with its Clopper-Pearson 95% interval, and
 
 Power: every bug of ``bugs.ADVANTAGE_CATALOGUE`` and its fix, on a realistic
 buffer (128 x 8, 2000 buffers per test, alpha 1e-6), a few seeds each, both
-methods. A bug whose output leaves the Bernstein bound makes that test raise
+methods; with ``--witness-only``, on the catalogue's witness case instead
+(8 x 2, 3000 buffers). A bug whose output leaves the Bernstein bound makes that test raise
 ValueError (no verdict): reported as "bound exceeded". PGPROOFS_SEED_OFFSET
 shifts every seed.
 """
@@ -88,9 +89,16 @@ def calibration(seeds: int) -> dict:
     return out
 
 
-def power(seeds: int) -> dict:
-    mdp, policy = episodic_case(7, time_limit=20)
-    setting = {"n_steps": 128, "n_envs": 8, "n_buffers": 2000, "lam": 0.95, "alpha": 1e-6,
+def power(seeds: int, *, witness: bool = False) -> dict:
+    if witness:
+        from pgproofs.bugs import advantage_witness
+        mdp, policy, _, _ = advantage_witness()
+        T, n, N = 8, 2, 3000
+    else:
+        mdp, policy = episodic_case(7, time_limit=20)
+        T, n, N = 128, 8, 2000
+    setting = {"case": "bugs.advantage_witness" if witness else "episodic_case(7)",
+               "n_steps": T, "n_envs": n, "n_buffers": N, "lam": 0.95, "alpha": 1e-6,
                "gamma": mdp.discount, "time_limit": mdp.time_limit, "seeds": seeds}
     rows = []
     for bug in ADVANTAGE_CATALOGUE:
@@ -100,8 +108,8 @@ def power(seeds: int) -> dict:
                 verdicts, t0 = [], time.perf_counter()
                 for i in range(seeds):
                     try:
-                        r = mc_advantage_test(fn, mdp, policy, n_steps=128, n_envs=8, lam=0.95,
-                                              n_buffers=2000, rng=seeded_rng(20_000 + i),
+                        r = mc_advantage_test(fn, mdp, policy, n_steps=T, n_envs=n, lam=0.95,
+                                              n_buffers=N, rng=seeded_rng(20_000 + i),
                                               bound=bound)
                         verdicts.append("rejected" if r.rejected else "not rejected")
                     except ValueError:
@@ -120,8 +128,16 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, default=1000)
     parser.add_argument("--power-seeds", type=int, default=3)
     parser.add_argument("--skip-power", action="store_true")
+    parser.add_argument("--witness-only", action="store_true",
+                        help="only the power on the catalogue's witness case (8 x 2, 3000 "
+                             "buffers), written to --out")
     parser.add_argument("--out", default="reports/bench-mc-advantages.json")
     args = parser.parse_args(argv)
+    if args.witness_only:
+        result = {"benchmark": "mc_advantages_witness",
+                  "power": power(args.power_seeds, witness=True)}
+        print(f"wrote {write_json(args.out, result)}")
+        return
     result = {"benchmark": "mc_advantages", "calibration": calibration(args.seeds)}
     if not args.skip_power:
         result["power"] = power(args.power_seeds)
