@@ -168,7 +168,10 @@ def run_advantages(args) -> int:
 
     conflicts = [flag for flag, on in (("--surrogate", args.surrogate),
                                        ("--off-policy", args.off_policy),
-                                       ("--batch-size", args.batch_size != 1)) if on]
+                                       ("--batch-size", args.batch_size != 1),
+                                       ("--max-states", args.max_states is not None),
+                                       ("--max-actions", args.max_actions is not None),
+                                       ("--max-horizon", args.max_horizon is not None)) if on]
     if conflicts:
         print(f"pgproofs verify: error: --advantages does not take {', '.join(conflicts)}",
               file=sys.stderr)

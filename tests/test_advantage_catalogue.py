@@ -206,6 +206,8 @@ def test_verify_advantages_gae_flag_catches_what_an_exact_critic_hides(capsys):
 @pytest.mark.parametrize("args, match", [
     (["pgproofs.advantages:gae", "--advantages", "--surrogate"], "does not take --surrogate"),
     (["pgproofs.advantages:gae", "--gae"], "need --advantages"),
+    (["pgproofs.advantages:gae", "--advantages", "--max-states", "2"],
+     "does not take --max-states"),
     (["pgproofs.advantages:nope", "--advantages"], "has no attribute")])
 def test_verify_advantages_usage_errors(capsys, args, match):
     code, out, err = _verify(capsys, *args)
