@@ -16,6 +16,13 @@ and with the command line, e.g.::
 
 ``CATALOGUE`` lists the entries; the module-level names are ``<name>`` for
 the buggy loss and ``<name>_fixed`` for the correct one.
+
+``ADVANTAGE_CATALOGUE`` (second half of the module) lists advantage and
+rollout bugs the same way, as ``adv_fn(buf, critic, gamma, lam)`` over a
+rollout buffer, each naming the exact check that rejects it::
+
+    pgproofs verify pgproofs.bugs:truncation_as_termination --advantages        # exit 1
+    pgproofs verify pgproofs.bugs:truncation_as_termination_fixed --advantages  # exit 0
 """
 
 from __future__ import annotations
