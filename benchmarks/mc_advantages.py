@@ -1,7 +1,7 @@
 """Calibration and power of the Monte Carlo advantage check (pgproofs.mc_advantages).
 
-    python benchmarks/mc_advantages.py [--seeds 1000] [--power-seeds 3]
-                                       [--out reports/bench-mc-advantages.json]
+    python benchmarks/mc_advantages.py [calibration] [power] [witness] [--seeds 1000]
+                                       [--power-seeds 3] [--out reports/bench-mc-advantages]
 
 False alarms: the reference GAE (unbiased by construction) is tested once per
 seed on a small episodic MDP (n_steps 16 x n_envs 2, 200 buffers per test),
@@ -13,8 +13,8 @@ and 1e-6 alike; each rate comes with its Clopper-Pearson 95% interval, and
 
 Power: every bug of ``bugs.ADVANTAGE_CATALOGUE`` and its fix, on a realistic
 buffer (128 x 8, 2000 buffers per test, alpha 1e-6), a few seeds each, both
-methods; with ``--witness-only``, on the catalogue's witness case instead
-(8 x 2, 3000 buffers). A bug whose output leaves the Bernstein bound makes that test raise
+methods ("power"); and on the catalogue's witness case (8 x 2, 3000 buffers,
+"witness"). Each part writes reports/bench-mc-advantages-<part>.json. A bug whose output leaves the Bernstein bound makes that test raise
 ValueError (no verdict): reported as "bound exceeded". PGPROOFS_SEED_OFFSET
 shifts every seed.
 """
@@ -125,23 +125,21 @@ def power(seeds: int, *, witness: bool = False) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("parts", nargs="*", default=["calibration", "power", "witness"],
+                        choices=["calibration", "power", "witness"],
+                        help="what to run (default all); each part writes its own JSON")
     parser.add_argument("--seeds", type=int, default=1000)
     parser.add_argument("--power-seeds", type=int, default=3)
-    parser.add_argument("--skip-power", action="store_true")
-    parser.add_argument("--witness-only", action="store_true",
-                        help="only the power on the catalogue's witness case (8 x 2, 3000 "
-                             "buffers), written to --out")
-    parser.add_argument("--out", default="reports/bench-mc-advantages.json")
+    parser.add_argument("--out", default="reports/bench-mc-advantages",
+                        help="prefix of the JSON files: PREFIX-<part>.json")
     args = parser.parse_args(argv)
-    if args.witness_only:
-        result = {"benchmark": "mc_advantages_witness",
-                  "power": power(args.power_seeds, witness=True)}
-        print(f"wrote {write_json(args.out, result)}")
-        return
-    result = {"benchmark": "mc_advantages", "calibration": calibration(args.seeds)}
-    if not args.skip_power:
-        result["power"] = power(args.power_seeds)
-    print(f"wrote {write_json(args.out, result)}")
+    for part in args.parts:
+        if part == "calibration":
+            result = calibration(args.seeds)
+        else:
+            result = power(args.power_seeds, witness=part == "witness")
+        print(f"wrote {write_json(f'{args.out}-{part}.json', dict(benchmark=f'mc_advantages {part}', **result))}",
+              flush=True)
 
 
 if __name__ == "__main__":
