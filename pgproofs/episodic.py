@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgproofs.mdp import _pinned_cumsum, _probabilities, _readonly
+from pgproofs.mdp import pinned_cumsum, check_probabilities, readonly
 from pgproofs.policy import SoftmaxPolicy
 
 __all__ = ["EpisodicMDP"]
@@ -59,8 +59,8 @@ class EpisodicMDP:
             # 0/1 integers or floats are refused rather than cast: a mask of
             # probabilities or state indices passed by mistake would cast silently.
             raise ValueError(f"terminal: expected a bool mask, got dtype {terminal.dtype}")
-        _probabilities("initial", initial)
-        _probabilities("transitions", transitions)
+        check_probabilities("initial", initial)
+        check_probabilities("transitions", transitions)
         if not np.all(np.isfinite(rewards)):
             raise ValueError("rewards: contains non-finite entries")
         on_terminal = np.flatnonzero(terminal & (initial > 0))
@@ -77,15 +77,15 @@ class EpisodicMDP:
             raise ValueError(f"time_limit: must be an integer, got {time_limit!r}")
         if time_limit < 1:
             raise ValueError(f"time_limit: must be >= 1, got {time_limit}")
-        self.initial = _readonly(initial)
-        self.transitions = _readonly(transitions)
-        self.rewards = _readonly(rewards)
-        self.terminal = _readonly(terminal.copy())
+        self.initial = readonly(initial)
+        self.transitions = readonly(transitions)
+        self.rewards = readonly(rewards)
+        self.terminal = readonly(terminal.copy())
         self.discount = discount
         self.time_limit = int(time_limit)
-        # Inverse-CDF tables for sampling, last column pinned to 1 (see mdp._pinned_cumsum).
-        self._cum_initial = _readonly(_pinned_cumsum(initial))
-        self._cum_transitions = _readonly(_pinned_cumsum(transitions.reshape(S * A, S)))
+        # Inverse-CDF tables for sampling, last column pinned to 1 (see mdp.pinned_cumsum).
+        self._cum_initial = readonly(pinned_cumsum(initial))
+        self._cum_transitions = readonly(pinned_cumsum(transitions.reshape(S * A, S)))
 
     @property
     def n_states(self) -> int:

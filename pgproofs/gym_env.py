@@ -30,7 +30,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from pgproofs.episodic import EpisodicMDP
-from pgproofs.mdp import _pinned_cumsum
+from pgproofs.mdp import pinned_cumsum
 from pgproofs.policy import SoftmaxPolicy
 from pgproofs.rollouts import Rollout
 
@@ -63,8 +63,8 @@ class EpisodicMDPEnv(gym.Env):
         self.action_space = spaces.Discrete(A)
         self.observation_space = spaces.Discrete(S) if observation == "discrete" else \
             spaces.Box(0.0, 1.0, shape=(S,), dtype=np.float32)
-        self._cum_initial = _pinned_cumsum(mdp.initial)
-        self._cum_transitions = _pinned_cumsum(mdp.transitions)
+        self._cum_initial = pinned_cumsum(mdp.initial)
+        self._cum_transitions = pinned_cumsum(mdp.transitions)
         self._state: int | None = None
         self._elapsed = 0
 
@@ -75,13 +75,13 @@ class EpisodicMDPEnv(gym.Env):
         obs[s] = 1.0
         return obs
 
-    def _draw(self, cum: np.ndarray) -> int:
-        # inverse CDF as in pgproofs.mdp._draw, so zero-probability outcomes are never drawn
+    def draw_from_cumsum(self, cum: np.ndarray) -> int:
+        # inverse CDF as in pgproofs.mdp.draw_from_cumsum, so zero-probability outcomes are never drawn
         return int((cum[:-1] <= self.np_random.random()).sum())
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._state = self._draw(self._cum_initial)
+        self._state = self.draw_from_cumsum(self._cum_initial)
         self._elapsed = 0
         return self._observe(self._state), {"state": self._state}
 
@@ -92,7 +92,7 @@ class EpisodicMDPEnv(gym.Env):
             raise ValueError(f"action: {action!r} is not in {self.action_space}")
         s, a = self._state, int(action)
         reward = float(self.mdp.rewards[s, a])
-        s_next = self._draw(self._cum_transitions[s, a])
+        s_next = self.draw_from_cumsum(self._cum_transitions[s, a])
         self._elapsed += 1
         terminated = bool(self.mdp.terminal[s_next])
         truncated = self._elapsed >= self.mdp.time_limit
@@ -140,7 +140,7 @@ def rollout_from_vector_env(envs, policy: SoftmaxPolicy, n_steps: int, rng: np.r
     if policy.n_actions != envs.single_action_space.n:
         raise ValueError(f"policy: {policy.n_actions} actions, the envs have "
                          f"{envs.single_action_space.n}")
-    cum_pi = _pinned_cumsum(policy.probs)
+    cum_pi = pinned_cumsum(policy.probs)
     out = {name: np.zeros((T, n), dtype=np.int64) for name in ("obs", "actions", "next_obs")}
     out.update({name: np.zeros((T, n), dtype=bool)
                 for name in ("terminated", "truncated", "episode_starts")})

@@ -323,10 +323,10 @@ def mc_advantage_test(adv_fn, mdp: EpisodicMDP, policy: SoftmaxPolicy, *, n_step
         levels = np.full(mean.shape, delta)
         if bound is not None:
             width = np.maximum(2.0 * bound, bound + np.abs(truth))           # (S, A)
-            p, half = montecarlo._bernstein(dev, var, N, np.broadcast_to(width, mean.shape),
+            p, half = montecarlo.bernstein_pvalues(dev, var, N, np.broadcast_to(width, mean.shape),
                                             levels)
         else:
-            p, half = montecarlo._student_t(dev, np.sqrt(var / N), N, levels)
+            p, half = montecarlo.student_t_pvalues(dev, np.sqrt(var / N), N, levels)
         p = np.where(live[:, None], p, np.inf)                 # terminal states are never obs
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(half > 0, dev / np.where(half > 0, half, 1.0),

@@ -179,7 +179,7 @@ class MCResult:
                 f"adjusted p-value {self.p_value:.3g}")
 
 
-def _bernstein(dev, var, n, width, delta_levels):
+def bernstein_pvalues(dev, var, n, width, delta_levels):
     """Per-component p-values and half-widths of the two-sided empirical Bernstein test."""
     c1 = np.sqrt(2.0 * var / n)
     c2 = 7.0 * width / (3.0 * (n - 1))
@@ -191,7 +191,7 @@ def _bernstein(dev, var, n, width, delta_levels):
     return p, half_width
 
 
-def _student_t(dev, stderr, n, delta_levels):
+def student_t_pvalues(dev, stderr, n, delta_levels):
     from scipy.special import stdtr, stdtrit
 
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -234,10 +234,10 @@ def mc_bias_test(estimator, mdp: FiniteMDP, policy: SoftmaxPolicy, *, n_batches:
             i, s, a = (int(k) for k in np.argwhere(outside)[0])
             raise ValueError(f"bound: estimate {g[i, s, a]:.6g} at logits[{s}, {a}] (batch {i}) "
                              f"lies outside [-{B[s, a]:g}, {B[s, a]:g}]; the stated bound is false")
-        p, half_width = _bernstein(dev, var, n, 2.0 * B, delta_levels)
+        p, half_width = bernstein_pvalues(dev, var, n, 2.0 * B, delta_levels)
         method, guarantee = "bernstein", "finite-sample"
     else:
-        p, half_width = _student_t(dev, stderr, n, delta_levels)
+        p, half_width = student_t_pvalues(dev, stderr, n, delta_levels)
         method, guarantee = "student-t", "asymptotic"
     worst = tuple(int(k) for k in np.unravel_index(np.argmin(p), p.shape))
     p_value = float(min(1.0, m * p.min()))

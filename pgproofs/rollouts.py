@@ -26,7 +26,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from pgproofs.episodic import EpisodicMDP
-from pgproofs.mdp import _draw, _pinned_cumsum
+from pgproofs.mdp import draw_from_cumsum, pinned_cumsum
 from pgproofs.policy import SoftmaxPolicy
 
 __all__ = ["Buffers", "Rollout", "assert_same_distribution", "collect", "count_buffers",
@@ -143,23 +143,23 @@ def collect(mdp: EpisodicMDP, policy: SoftmaxPolicy, n_steps: int, n_envs: int,
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
     T, n, A = int(n_steps), int(n_envs), mdp.n_actions
-    cum_pi = _pinned_cumsum(policy.probs)
+    cum_pi = pinned_cumsum(policy.probs)
     cum_init = np.broadcast_to(mdp._cum_initial, (n, mdp.n_states))
     out = {name: np.empty((T, n), dtype=np.int64) for name in _INT_FIELDS}
     out.update({name: np.empty((T, n), dtype=bool) for name in _BOOL_FIELDS})
-    s = _draw(cum_init, rng.random(n))
+    s = draw_from_cumsum(cum_init, rng.random(n))
     elapsed = np.zeros(n, dtype=np.int64)
     start = np.ones(n, dtype=bool)
     for t in range(T):
-        a = _draw(cum_pi[s], rng.random(n))
-        s_next = _draw(mdp._cum_transitions[s * A + a], rng.random(n))
+        a = draw_from_cumsum(cum_pi[s], rng.random(n))
+        s_next = draw_from_cumsum(mdp._cum_transitions[s * A + a], rng.random(n))
         elapsed += 1
         term = mdp.terminal[s_next]
         trunc = elapsed >= mdp.time_limit
         out["obs"][t], out["actions"][t], out["next_obs"][t] = s, a, s_next
         out["terminated"][t], out["truncated"][t], out["episode_starts"][t] = term, trunc, start
         done = term | trunc
-        s = np.where(done, _draw(cum_init, rng.random(n)), s_next)
+        s = np.where(done, draw_from_cumsum(cum_init, rng.random(n)), s_next)
         elapsed[done] = 0
         start = done
     return Rollout(rewards=mdp.rewards[out["obs"], out["actions"]],

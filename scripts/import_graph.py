@@ -34,11 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # package (a module or a subpackage); "" is the package's own __init__ (its
 # public facade). Modules of one layer may import each other, without cycles.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("claims", "evidence", "sweep")),          # import nothing of the package
-    ("model", ("mdp", "policy", "returns", "episodic", "rollouts")),
-    ("engines", ("exact", "moments", "variance", "importance", "natural", "montecarlo",
-                 "estimators", "advantages", "symbolic")),
-    ("checks", ("check", "surrogate", "testing", "verify", "bugs", "strategies")),
+    ("foundation", ("claims", "evidence", "sweep", "wording", "verdict")),  # nothing of the model
+    ("model", ("mdp", "policy", "returns", "episodic", "rollouts", "gym_env")),
+    ("engines", ("exact", "discounted", "moments", "variance", "importance", "natural",
+                 "montecarlo", "estimators", "advantages", "symbolic")),
+    ("checks", ("check", "advantage_checks", "mc_advantages", "surrogate", "testing", "verify",
+                "bugs", "strategies")),
     ("applications", ("cartpole", "report", "cli", "pytest_plugin", "__main__", "")),
 ]
 

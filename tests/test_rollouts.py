@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pgproofs import rollouts
-from pgproofs.mdp import _draw, _pinned_cumsum
+from pgproofs.mdp import draw_from_cumsum, pinned_cumsum
 from pgproofs.rollouts import Rollout
 from pgproofs.testing import seeded_rng
 from tests._episodic import (branching_mdp, branching_policy, cycling_mdp, cycling_policy,
@@ -188,21 +188,21 @@ def collect_with_uniform_resets(mdp, policy, n_steps, n_envs, rng):
     wrong = np.zeros(mdp.n_states)
     wrong[live] = 1.0 / len(live)
     T, n, A = n_steps, n_envs, mdp.n_actions
-    cum_pi, cum_wrong = _pinned_cumsum(policy.probs), _pinned_cumsum(wrong)
+    cum_pi, cum_wrong = pinned_cumsum(policy.probs), pinned_cumsum(wrong)
     fields = {k: np.zeros((T, n), dtype=int) for k in ("obs", "actions", "next_obs")}
     fields.update({k: np.zeros((T, n), dtype=bool) for k in ("terminated", "truncated", "episode_starts")})
-    s = _draw(np.broadcast_to(mdp._cum_initial, (n, mdp.n_states)), rng.random(n))
+    s = draw_from_cumsum(np.broadcast_to(mdp._cum_initial, (n, mdp.n_states)), rng.random(n))
     k, start = np.zeros(n, int), np.ones(n, bool)
     for t in range(T):
-        a = _draw(cum_pi[s], rng.random(n))
-        s1 = _draw(mdp._cum_transitions[s * A + a], rng.random(n))
+        a = draw_from_cumsum(cum_pi[s], rng.random(n))
+        s1 = draw_from_cumsum(mdp._cum_transitions[s * A + a], rng.random(n))
         k += 1
         term, trunc = mdp.terminal[s1], k >= mdp.time_limit
         for name, value in (("obs", s), ("actions", a), ("next_obs", s1), ("terminated", term),
                             ("truncated", trunc), ("episode_starts", start)):
             fields[name][t] = value
         start = term | trunc
-        s = np.where(start, _draw(np.broadcast_to(cum_wrong, (n, mdp.n_states)), rng.random(n)), s1)
+        s = np.where(start, draw_from_cumsum(np.broadcast_to(cum_wrong, (n, mdp.n_states)), rng.random(n)), s1)
         k[start] = 0
     return Rollout(rewards=mdp.rewards[fields["obs"], fields["actions"]],
                    log_probs=policy.log_probs[fields["obs"], fields["actions"]], **fields)
