@@ -203,3 +203,80 @@ def test_evaluator_uses_fresh_seeds_and_rejects_a_bad_policy():
     # fresh seeds, never reused and far from the small seeds training resets with
     assert len(first.seeds) == 1 and first.seeds != second.seeds
     assert min(first.seeds + second.seeds) >= EVAL_SEED_BASE
+
+
+# ------------------------------------------------------- observers of the learner
+
+
+def _short_npg(on_update=None):
+    """A cheap npg run: 4 envs x 64 steps per update, 3 updates, one evaluation at 500 steps."""
+    import dataclasses
+
+    import torch
+
+    from pgproofs.cartpole.evaluate import SolvedProtocol
+    from pgproofs.cartpole.learner import Config, train
+
+    torch.set_num_threads(1)
+    protocol = dataclasses.replace(SolvedProtocol(), every=500)
+    return train(Config(algo="npg", seed=3, num_envs=4, max_env_steps=700, protocol=protocol),
+                 on_update)
+
+
+def check_same_training(plain, observed) -> None:
+    """Two runs of one config took the same steps: same logged numbers (the observer's own
+    keys and the wall time aside), same evaluations, same final policy."""
+    import torch
+
+    def core(result):
+        return [{k: v for k, v in u.items() if k != "wall_s" and not k.startswith("kl_")}
+                for u in result.updates]
+    assert core(plain) == core(observed), "an observer changed the learner's updates"
+    assert [c["eval_mean"] for c in plain.curve] == [c["eval_mean"] for c in observed.curve], (
+        "an observer changed the learner's evaluations")
+    vec = torch.nn.utils.parameters_to_vector
+    assert torch.equal(vec(plain.policy.parameters()), vec(observed.policy.parameters())), (
+        "an observer changed the learner's updates")
+
+
+def test_observers_see_every_update_and_leave_training_unchanged():
+    import torch
+
+    from pgproofs.cartpole.variance import KLControlProbe, VarianceProbe
+
+    seen, kl, variance = [], KLControlProbe(), VarianceProbe(episodes=4)
+
+    def observe(update):
+        seen.append((update.number, update.obs is None, dict(update.info)))
+        kl(update)
+        variance(update)
+
+    plain, observed = _short_npg(), _short_npg(observe)
+    check_same_training(plain, observed)
+    # number 0 before training (no batch), then once per update, with its log entry
+    assert [n for n, _, _ in seen] == list(range(len(observed.updates) + 1))
+    assert seen[0][1] and not any(no_batch for _, no_batch, _ in seen[1:])
+    assert all(s[2]["env_steps"] == u["env_steps"] for s, u in zip(seen[1:], observed.updates))
+    # the probes measured where they should: every natural step, start and each evaluation
+    controls = {"kl_full", "kl_sqrt2", "kl_no_half", "kl_plain"}
+    assert all(controls <= set(u) for u in observed.updates)
+    assert [s["env_steps"] for s in variance.snapshots] == [0] + [c["env_steps"]
+                                                                  for c in observed.curve]
+
+    # control: an observer that nudges the policy is caught by the same check
+    def meddle(update):
+        if update.number == 1:
+            with torch.no_grad():
+                next(update.policy.parameters()).add_(1e-3)
+
+    with pytest.raises(AssertionError, match="observer changed the learner's updates"):
+        check_same_training(plain, _short_npg(meddle))
+
+
+def test_probes_reject_bad_arguments():
+    from pgproofs.cartpole.variance import VarianceProbe
+
+    with pytest.raises(ValueError, match="episodes"):
+        VarianceProbe(episodes=1)
+    with pytest.raises(ValueError, match="offset"):
+        VarianceProbe(offset=-1)

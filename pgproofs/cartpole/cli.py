@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from pgproofs.cartpole import ALGOS
+from pgproofs.cartpole.experiment import ALGOS
 
 __all__ = ["register", "run"]
 
@@ -34,19 +34,23 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from pgproofs.cartpole.learner import Config, train
+    from pgproofs.cartpole.learner import Config, Update, train
+    from pgproofs.cartpole.variance import VarianceProbe
 
     if args.steps < 1:
         raise SystemExit(f"pgproofs train: --steps must be >= 1, got {args.steps}")
     if args.seed < 0:
         raise SystemExit(f"pgproofs train: --seed must be >= 0, got {args.seed}")
     torch.set_num_threads(1)
-    cfg = Config(algo=args.algo, seed=args.seed, max_env_steps=args.steps,
-                 measure_variance=args.measure_variance)
+    cfg = Config(algo=args.algo, seed=args.seed, max_env_steps=args.steps)
+    probe = VarianceProbe() if args.measure_variance else None
     bar = tqdm(total=args.steps, unit="step", disable=args.no_progress,
                desc=f"{args.algo} seed {args.seed}")
 
-    def on_update(info: dict) -> None:
+    def on_update(update: Update) -> None:
+        if probe is not None:
+            probe(update)
+        info = update.info
         bar.update(min(info["env_steps"], args.steps) - bar.n)
         post = {}
         if info.get("train_return") is not None:
@@ -68,5 +72,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         from pgproofs.evidence import jsonable
-        args.json.write_text(json.dumps(jsonable(result.to_json()), indent=1))
+        out = result.to_json() | {"variance": probe.snapshots if probe is not None else []}
+        args.json.write_text(json.dumps(jsonable(out), indent=1))
     return 0 if result.solved else 1

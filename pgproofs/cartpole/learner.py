@@ -20,6 +20,10 @@ and ``npg`` use fixed windows of ``window`` steps per sub-environment and
 bootstrap V where a window or the 500-step time limit cuts an episode.
 The learners, like most practice, drop the gamma^t factor in front of
 grad log pi; pgproofs.cartpole.variance keeps it when it compares estimators.
+
+The loop holds nothing but the learner. Measurements that only the claim
+tests need (gradient variance, KL of control steps: pgproofs.cartpole.variance)
+hook in from outside through ``on_update``, which is shown each ``Update``.
 """
 
 from __future__ import annotations
@@ -32,13 +36,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from pgproofs.cartpole import ALGOS
 from pgproofs.cartpole.evaluate import ENV_ID, Evaluator, SolvedProtocol
-from pgproofs.cartpole.npg import natural_gradient_step
+from pgproofs.cartpole.experiment import ALGOS
+from pgproofs.cartpole.npg import NaturalStep, natural_gradient_step
 from pgproofs.cartpole.rollout import (Rollout, collect_episodes, collect_window, full_returns,
                                        rollout_reward_to_go, start_streams)
 
-__all__ = ["ALGOS", "Config", "TrainResult", "train", "make_networks"]
+__all__ = ["ALGOS", "Config", "TrainResult", "Update", "train", "make_networks", "sampler",
+           "greedy", "state_values", "log_probs"]
 
 
 @dataclass
@@ -58,9 +63,6 @@ class Config:
     cg_iters: int = 10
     cg_damping: float = 0.1        # CG solves (F + damping I) x = g
     kl_accept: float = 1.5         # npg line search accepts measured KL <= kl_accept * max_kl
-    record_kl_controls: bool = False  # npg: also measure KL of control steps (E2E-3)
-    measure_variance: bool = False    # E2E-2: gradient variance at every evaluation
-    variance_episodes: int = 32
     protocol: SolvedProtocol = field(default_factory=SolvedProtocol)
 
     def __post_init__(self) -> None:
@@ -78,8 +80,6 @@ class Config:
         for name in ("policy_lr", "value_lr", "max_kl"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
-        if self.variance_episodes < 2:
-            raise ValueError(f"variance_episodes: need >= 2, got {self.variance_episodes}")
 
     @property
     def uses_critic(self) -> bool:
@@ -97,7 +97,6 @@ class TrainResult:
     eval_episodes: int
     curve: list[dict]           # one point per evaluation
     updates: list[dict]         # one point per update (train return, KL, ...)
-    variance: list[dict]        # E2E-2 snapshots (empty unless measure_variance)
     config: dict
     policy: nn.Module | None = field(default=None, repr=False, compare=False)
 
@@ -107,7 +106,29 @@ class TrainResult:
 
     def greedy(self) -> Callable[[np.ndarray], np.ndarray]:
         """The trained policy's greedy action, obs (n, 4) -> actions (n,)."""
-        return _greedy(self.policy)
+        return greedy(self.policy)
+
+
+@dataclass(frozen=True)
+class Update:
+    """What an ``on_update`` observer is shown: the log entry and, to read, the learner.
+
+    ``number`` 0 is the call before the first update (initial networks, no
+    batch); then one call per update, after the critic step and the solved
+    protocol (``"eval_mean" in info`` when an evaluation just ran). ``info``
+    is the update's entry of ``TrainResult.updates``: an observer may add its
+    own numbers to it. An observer may run the networks but must leave their
+    parameters as it found them; its time is not counted in ``wall_s``.
+    """
+
+    number: int
+    info: dict
+    config: Config
+    policy: nn.Module
+    value: nn.Module
+    obs: torch.Tensor | None = None   # the batch's states (valid rows)
+    grad: torch.Tensor | None = None  # npg: flat gradient of the objective
+    step: NaturalStep | None = None   # npg: the natural step just taken
 
 
 def make_networks(hidden: int, obs_dim: int = 4, actions: int = 2
@@ -125,7 +146,8 @@ def make_networks(hidden: int, obs_dim: int = 4, actions: int = 2
     return mlp(actions, 0.01), mlp(1, 1.0)
 
 
-def _sampler(policy: nn.Module, rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+def sampler(policy: nn.Module, rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    """a ~ pi(.|s) for a batch of observations (n, obs_dim) -> actions (n,)."""
     def act(obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             probs = torch.softmax(policy(torch.from_numpy(obs)), -1).numpy()
@@ -135,20 +157,23 @@ def _sampler(policy: nn.Module, rng: np.random.Generator) -> Callable[[np.ndarra
     return act
 
 
-def _greedy(policy: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+def greedy(policy: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+    """argmax_a pi(a|s) for a batch of observations (n, obs_dim) -> actions (n,)."""
     def act(obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return policy(torch.from_numpy(obs)).argmax(-1).numpy()
     return act
 
 
-def _values(value: nn.Module, obs: np.ndarray) -> np.ndarray:
+def state_values(value: nn.Module, obs: np.ndarray) -> np.ndarray:
+    """V(s) for observations of shape (..., obs_dim), as float64 of shape (...)."""
     with torch.inference_mode():
         return value(torch.from_numpy(obs.reshape(-1, obs.shape[-1]))).numpy().reshape(
             obs.shape[:-1]).astype(np.float64)
 
 
-def _log_probs(policy: nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+def log_probs(policy: nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """log pi(a_t|s_t) for rows of states (m, obs_dim) and actions (m,), differentiable."""
     return torch.log_softmax(policy(obs), -1).gather(-1, actions[:, None]).squeeze(-1)
 
 
@@ -159,19 +184,21 @@ def _weights(cfg: Config, rollout: Rollout,
         return full_returns(rollout, cfg.discount), None
     if cfg.algo == "rtg":
         return rollout_reward_to_go(rollout, cfg.discount), None
-    target = rollout_reward_to_go(rollout, cfg.discount, _values(value, rollout.next_obs))
-    adv = target - _values(value, rollout.obs)
+    target = rollout_reward_to_go(rollout, cfg.discount, state_values(value, rollout.next_obs))
+    adv = target - state_values(value, rollout.obs)
     if cfg.normalize_advantages:
         v = adv[rollout.valid]
         adv = (adv - v.mean()) / (v.std() + 1e-8)
     return adv, target
 
 
-def train(cfg: Config, on_update: Callable[[dict], None] | None = None) -> TrainResult:
-    """Train until the protocol confirms a solve or ``max_env_steps`` transitions."""
-    import gymnasium as gym
+def train(cfg: Config, on_update: Callable[[Update], None] | None = None) -> TrainResult:
+    """Train until the protocol confirms a solve or ``max_env_steps`` transitions.
 
-    from pgproofs.cartpole.variance import gradient_variance
+    ``on_update`` (optional) is shown an :class:`Update` before the first
+    update and after every update.
+    """
+    import gymnasium as gym
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -179,22 +206,15 @@ def train(cfg: Config, on_update: Callable[[dict], None] | None = None) -> Train
     pi_opt = torch.optim.Adam(policy.parameters(), lr=cfg.policy_lr)
     v_opt = torch.optim.Adam(value.parameters(), lr=cfg.value_lr)
     env = gym.make_vec(ENV_ID, num_envs=cfg.num_envs)
-    act = _sampler(policy, rng)
+    act = sampler(policy, rng)
     streams = start_streams(env, cfg.seed) if cfg.uses_critic else None
     evaluator = Evaluator(cfg.seed, cfg.protocol)
+    observe = on_update if on_update is not None else (lambda update: None)
 
     env_steps, wall, recent = 0, 0.0, []
-    curve, updates, variance = [], [], []
+    curve, updates = [], []
     last = None
-
-    def measure_variance() -> None:  # E2E-2, not timed
-        snap = gradient_variance(policy, value, cfg.discount, cfg.variance_episodes,
-                                 seed=cfg.seed * 2**20 + len(variance))
-        snap["env_steps"] = env_steps
-        variance.append(snap)
-
-    if cfg.measure_variance:
-        measure_variance()
+    observe(Update(0, {"env_steps": 0, "train_return": None}, cfg, policy, value))
     while env_steps < cfg.max_env_steps:
         t0 = time.perf_counter()
         # 1. sample
@@ -214,16 +234,14 @@ def train(cfg: Config, on_update: Callable[[dict], None] | None = None) -> Train
         w = torch.from_numpy(weights[mask].astype(np.float32))
         # 3. policy step
         info = {"env_steps": env_steps, "train_return": float(np.mean(recent)) if recent else None}
-        objective = (_log_probs(policy, obs, actions) * w).mean()
+        objective = (log_probs(policy, obs, actions) * w).mean()
+        grad = step = None
         if cfg.algo == "npg":
             params = list(policy.parameters())
             grad = torch.cat([g.reshape(-1) for g in torch.autograd.grad(objective, params)])
             step = natural_gradient_step(policy, obs, grad, cfg.max_kl, cg_iters=cfg.cg_iters,
                                          damping=cfg.cg_damping, accept=cfg.kl_accept)
             info.update(kl=step.kl, kl_target=cfg.max_kl, step_fraction=step.step_fraction)
-            if cfg.record_kl_controls:  # a diagnostic for tests; off in the benchmark
-                from pgproofs.cartpole.variance import kl_of_controls
-                info.update(kl_of_controls(policy, obs, grad, step))
         else:
             pi_opt.zero_grad()
             (-objective).backward()
@@ -240,15 +258,12 @@ def train(cfg: Config, on_update: Callable[[dict], None] | None = None) -> Train
         updates.append(info)
         # 5. the solved protocol (not timed)
         if evaluator.due(env_steps):
-            if cfg.measure_variance:
-                measure_variance()
-            last = evaluator.evaluate(_greedy(policy), env_steps)
+            last = evaluator.evaluate(greedy(policy), env_steps)
             curve.append({"env_steps": env_steps, "wall_s": wall, "eval_mean": last.mean,
                           "confirm_mean": last.confirm_mean,
                           "train_return": info["train_return"]})
             info["eval_mean"] = last.mean
-        if on_update is not None:
-            on_update(info)
+        observe(Update(len(updates), info, cfg, policy, value, obs, grad, step))
         if last is not None and last.solved:
             break
     env.close()
@@ -259,5 +274,4 @@ def train(cfg: Config, on_update: Callable[[dict], None] | None = None) -> Train
     else:
         mean, episodes = last.mean, cfg.protocol.episodes
     return TrainResult(cfg.algo, cfg.seed, bool(last is not None and last.solved),
-                       env_steps, wall, mean, episodes, curve, updates, variance,
-                       asdict(cfg), policy)
+                       env_steps, wall, mean, episodes, curve, updates, asdict(cfg), policy)

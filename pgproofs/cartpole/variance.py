@@ -18,18 +18,28 @@ variances are comparable and
 
 the mean of a per-episode paired difference. A control "rtg + anti-baseline"
 (Rhat_t + V(s_t)) is unbiased too and must come out *worse* than reward-to-go.
+
+KL of control steps (E2E-3): at each natural-gradient update, the measured
+KL of the full step and of steps a bug would take (see ``kl_of_controls``).
+
+Neither is part of the learner: ``VarianceProbe`` and ``KLControlProbe`` are
+``on_update`` observers of ``pgproofs.cartpole.learner.train``; they read the
+networks and the batch the learner shows them and leave them unchanged.
 """
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import torch
 
 from pgproofs.cartpole.evaluate import ENV_ID
+from pgproofs.cartpole.learner import Update, log_probs, sampler, state_values
+from pgproofs.cartpole.npg import NaturalStep, categorical_kl
 from pgproofs.cartpole.rollout import collect_episodes, full_returns, rollout_reward_to_go
 
 __all__ = ["ESTIMATORS", "COMPARISONS", "gradient_variance", "paired_z", "kl_of_controls",
-           "VARIANCE_SEED_BASE"]
+           "VarianceProbe", "KLControlProbe", "VARIANCE_SEED_BASE"]
 
 VARIANCE_SEED_BASE = 2**40
 ESTIMATORS = ("full return", "reward-to-go", "rtg + baseline", "rtg + anti-baseline (control)")
@@ -54,17 +64,13 @@ def gradient_variance(policy: torch.nn.Module, value: torch.nn.Module, discount:
     Returns trace-of-covariance variances, squared norms per episode, and the
     paired statistics of COMPARISONS (see ``paired_z``).
     """
-    import gymnasium as gym
-
-    from pgproofs.cartpole.learner import _sampler, _values
-
     if episodes < 2:
         raise ValueError(f"episodes: need >= 2 to estimate a variance, got {episodes}")
     env = gym.make_vec(ENV_ID, num_envs=episodes)
     rng = np.random.default_rng(seed)
-    rollout = collect_episodes(env, _sampler(policy, rng), VARIANCE_SEED_BASE + seed)
+    rollout = collect_episodes(env, sampler(policy, rng), VARIANCE_SEED_BASE + seed)
     env.close()
-    values = _values(value, rollout.obs)
+    values = state_values(value, rollout.obs)
     weights = _estimator_weights(rollout, values, discount)
     params = list(policy.parameters())
     grads = np.empty((len(ESTIMATORS), episodes, sum(p.numel() for p in params)))
@@ -72,7 +78,7 @@ def gradient_variance(policy: torch.nn.Module, value: torch.nn.Module, discount:
         rows = rollout.valid[i]
         obs = torch.from_numpy(rollout.obs[i, rows])
         act = torch.from_numpy(rollout.actions[i, rows])
-        logp = torch.log_softmax(policy(obs), -1).gather(-1, act[:, None]).squeeze(-1)
+        logp = log_probs(policy, obs, act)
         w = torch.from_numpy(weights[:, i, rows].astype(np.float32))
         # one batched vector-Jacobian product: row k is sum_t w[k, t] grad log pi_t
         g = torch.autograd.grad(logp, params, grad_outputs=w, is_grads_batched=True)
@@ -100,7 +106,7 @@ def paired_z(sq_worse: np.ndarray, sq_better: np.ndarray) -> dict:
 
 
 def kl_of_controls(policy: torch.nn.Module, obs: torch.Tensor, grad: torch.Tensor,
-                   step) -> dict:
+                   step: NaturalStep) -> dict:
     """Measured KL, on the update's states, of the full natural step and controls.
 
     kl_full     d, the step scaled so that 1/2 d^T F d = max_kl
@@ -110,8 +116,6 @@ def kl_of_controls(policy: torch.nn.Module, obs: torch.Tensor, grad: torch.Tenso
     kl_plain    the plain gradient direction with the same Euclidean norm as d
     Leaves the policy's parameters as they were.
     """
-    from pgproofs.cartpole.npg import categorical_kl
-
     params = list(policy.parameters())
     v2p, p2v = torch.nn.utils.vector_to_parameters, torch.nn.utils.parameters_to_vector
     with torch.no_grad():
@@ -128,3 +132,39 @@ def kl_of_controls(policy: torch.nn.Module, obs: torch.Tensor, grad: torch.Tenso
             out[name] = float(categorical_kl(old, policy(obs)))
         v2p(theta_new, params)
     return out
+
+
+class VarianceProbe:
+    """``on_update`` observer: ``gradient_variance`` before training and at every evaluation.
+
+    ``snapshots`` holds one ``gradient_variance`` result per measurement, with
+    the ``env_steps`` of training it was taken at. Snapshot k of the run with
+    seed s samples with seed s * 2**20 + k + offset, apart from every seed the
+    run uses; ``offset`` re-draws the measurement without touching training.
+    """
+
+    def __init__(self, episodes: int = 32, offset: int = 0) -> None:
+        if episodes < 2:
+            raise ValueError(f"episodes: need >= 2 to estimate a variance, got {episodes}")
+        if offset < 0:
+            raise ValueError(f"offset: must be >= 0, got {offset}")
+        self.episodes, self.offset = episodes, offset
+        self.snapshots: list[dict] = []
+
+    def __call__(self, update: Update) -> None:
+        if update.number > 0 and "eval_mean" not in update.info:
+            return
+        cfg = update.config
+        snap = gradient_variance(update.policy, update.value, cfg.discount, self.episodes,
+                                 seed=cfg.seed * 2**20 + len(self.snapshots) + self.offset)
+        snap["env_steps"] = update.info["env_steps"]
+        self.snapshots.append(snap)
+
+
+class KLControlProbe:
+    """``on_update`` observer: adds ``kl_of_controls`` to the log entry of every natural step."""
+
+    def __call__(self, update: Update) -> None:
+        if update.step is not None:
+            update.info.update(kl_of_controls(update.policy, update.obs, update.grad,
+                                              update.step))

@@ -102,6 +102,7 @@ def _run_suite(root: Path, evidence: Path, workers: str, extra: list[str]) -> in
 def run_report(args: argparse.Namespace) -> int:
     from pgproofs.report.build import EvidenceError, load_evidence, statuses
     from pgproofs.report.render import write_report
+    from pgproofs.wording import text
 
     rc = 0
     if args.source:
@@ -125,8 +126,7 @@ def run_report(args: argparse.Namespace) -> int:
             except EvidenceError as exc:
                 return _error("report", str(exc))
         else:
-            doc = {"claims": {}, "meta": {"note": f"The test run ended with exit status {rc} "
-                                          "and wrote no evidence: every claim is unverified."}}
+            doc = {"claims": {}, "meta": {"note": text("warn.no_evidence", status=rc)}}
     path = write_report(doc, output, source=str(source), benchmarks=source.parent)
     counts = list(statuses(doc).values())
     summary = ", ".join(f"{counts.count(s)} {s}" for s in ("verified", "failed", "unverified"))
@@ -157,22 +157,18 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def claims_table(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The registry with statuses, as JSON-ready dicts in the order of the notes."""
+    """The registry with statuses, verdicts and reasons, as JSON-ready dicts in the notes' order."""
     from pgproofs import claims as registry
-    from pgproofs.report.build import claim_status
+    from pgproofs.report.build import claim_row
 
     found = doc.get("claims", {})
-    out = []
-    for c in registry.CLAIMS.values():
-        status, problems = claim_status(found.get(c.id))
-        out.append({"id": c.id, "section": c.section, "title": c.title, "status": status,
-                    "expected": c.expected, "methods": c.methods, "module": c.module,
-                    "problems": problems})
-    return out
+    return [claim_row(c, found.get(c.id), doc.get("meta")) for c in registry.CLAIMS.values()]
 
 
 def run_claims(args: argparse.Namespace) -> int:
     from pgproofs.report.build import EvidenceError, load_evidence
+    from pgproofs.verdict import STATUSES
+    from pgproofs.wording import text
 
     if args.source:
         source = Path(args.source)
@@ -186,20 +182,19 @@ def run_claims(args: argparse.Namespace) -> int:
     except EvidenceError as exc:
         if args.source or source.exists():
             return _error("claims", str(exc))
-        print(f"pgproofs claims: no evidence at {source}; every claim is unverified "
-              "(run `pgproofs report`)", file=sys.stderr)
+        print(f"pgproofs claims: {text('cli.no_evidence', path=source)}", file=sys.stderr)
         doc = {"claims": {}, "meta": {}}
     rows = claims_table(doc)
     if args.json:
         print(json.dumps(rows, indent=1, ensure_ascii=False))
         return 0
-    head = ("ID", "STATUS", "EXPECTED", "SECTION", "TITLE")
-    cells = [head] + [(r["id"], r["status"], r["expected"], r["section"], r["title"])
-                      for r in rows]
+    head = tuple(text(f"cli.{k}") for k in ("id", "status", "verdict", "title"))
+    cells = [head] + [(r["id"], r["status"], r["verdict"], r["title"]) for r in rows]
     widths = [max(len(row[k]) for row in cells) for k in range(len(head) - 1)]
-    for row in cells:
+    for row, r in zip(cells, [None, *rows]):
         print("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[-1])
+        if r is not None and r["reason"]:
+            print(" " * (widths[0] + 2) + f"{text('label.reason')} {r['reason']}")
     statuses = [r["status"] for r in rows]
-    print(f"\n{len(rows)} claims: " + ", ".join(
-        f"{statuses.count(s)} {s}" for s in ("verified", "failed", "unverified")))
+    print("\n" + text("cli.summary", n=len(rows), **{s: statuses.count(s) for s in STATUSES}))
     return 0

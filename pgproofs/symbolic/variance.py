@@ -1,8 +1,20 @@
 """SymPy derivations for the notes' section "Reducing Variance" (VR-1, VR-2, VR-5, VR-6).
 
-Each function returns a dict name -> SymPy expression; the tests assert that
-the ``difference`` / ``*_zero`` entries simplify to 0 and record the rest.
+Each function returns a dict name -> SymPy expression (plus the symbols and
+undefined functions a test needs to evaluate them at an exact point); the
+tests decide that the ``value`` / ``*_minus_*`` entries are zero, decide the
+controls' entries non-zero at exact witness points, and record the rest.
 
+* :func:`normalised_family_score_mean`: E[d/dtheta log p] = 0 for every
+  positive family written p = q / Z(theta), Z the sum (finite support of
+  symbolic size n) or the integral (a density on an interval (a, b)) of
+  q(x, theta), with q an undefined function: every positive pmf or density is
+  of this form (q = p). Differentiation under the integral sign, the usual
+  regularity, is assumed; :func:`moving_support_score_mean` shows it is
+  needed (VR-1).
+* :func:`exponential_family_score_mean`: the same for h(x) exp(eta(theta) . T(x)
+  - A(theta)) with d sufficient statistics (d a symbol): E[score] =
+  E[eta' . T] - A' = 0 because A' = E[eta' . T] (VR-1).
 * :func:`categorical_score_mean`: E[grad log pi] = 0 for a softmax over k
   logits with k a symbol (sums over 1..k), and explicitly for given k (VR-1).
 * :func:`bernoulli_score_mean`, :func:`gaussian_score_mean`: the same for a
@@ -11,10 +23,15 @@ the ``difference`` / ``*_zero`` entries simplify to 0 and record the rest.
 * :func:`causality`: on a generic 2-state, 2-action MDP with T = 2, the past
   reward r_1 times the score of a_2 has expectation 0, while the future reward
   r_2 times the score of a_1 does not (VR-2).
-* :func:`batch_mean_baseline_bias`: the batch's own mean as baseline scales
-  the expected gradient by (N-1)/N; leave-one-out does not (VR-5).
-* :func:`optimal_constant_baseline`: d Var / d b = 0 gives
-  b* = E[g^2 r] / E[g^2]; Var(b) - Var(b*) = E[g^2] (b - b*)^2 (VR-6).
+* :func:`batch_baseline_expectation`: for N i.i.d. trajectories with N a
+  symbol, the expectation of the batch-mean and leave-one-out estimators by
+  linearity over the pairs (i, j) of trajectories (VR-5);
+  :func:`batch_mean_baseline_bias` enumerates every N-tuple of a bandit for
+  given N as the cross-check.
+* :func:`optimal_constant_baseline`: Var[g (r - b)] from its definition with
+  E[g] = 0; d Var / d b = 0 gives b* = E[g^2 r] / E[g^2] and
+  Var(b) - Var(b*) = E[g^2] (b - b*)^2; on a Bernoulli-logit bandit the same
+  root from the bandit's own variance (VR-6).
 """
 
 from __future__ import annotations
@@ -24,19 +41,101 @@ import itertools
 import sympy as sp
 import sympy.stats as sps
 
-from pgproofs.symbolic.reinforce import softmax
+from pgproofs.symbolic.reinforce import linear, rename_bound, softmax
 
 __all__ = [
-    "batch_mean_baseline_bias", "bernoulli_score_mean", "categorical_score_mean", "causality",
-    "gaussian_score_mean", "optimal_constant_baseline",
+    "batch_baseline_expectation", "batch_mean_baseline_bias", "bernoulli_score_mean",
+    "categorical_score_mean", "causality", "exponential_family_score_mean",
+    "gaussian_score_mean", "moving_support_score_mean", "normalised_family_score_mean",
+    "optimal_constant_baseline",
 ]
 
 
-def _canonical_sums(expr, index):
-    """Rename every single-index Sum's dummy to ``index`` so equal sums cancel."""
-    return expr.replace(
-        lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1,
-        lambda e: sp.Sum(e.function.subs(e.limits[0][0], index), (index,) + tuple(e.limits[0][1:])))
+def _support(support: str, name: str):
+    """(variable, size, expect): expect(f, var) sums f over 1..n or integrates it over (a, b)."""
+    if support == "finite":
+        n = sp.Symbol("n", integer=True, positive=True)
+        return sp.Symbol(name, integer=True, positive=True), n, (
+            lambda f, v: sp.Sum(f, (v, 1, n)))
+    if support == "density":
+        lo, hi = sp.symbols("a b", real=True)
+        return sp.Symbol(name, real=True), (lo, hi), (lambda f, v: sp.Integral(f, (v, lo, hi)))
+    raise ValueError(f"support: expected 'finite' or 'density', got {support!r}")
+
+
+def _expected(expect, x, y, log_p, score):
+    """E[score] = sum / integral over x of exp(log p) score, split by linearity, with every
+    sum / integral over x renamed to y (the normaliser's variable) so that equal ones cancel."""
+    value = linear(expect(sp.exp(log_p) * score, x))
+    return expect(sp.exp(log_p) * score, x), rename_bound(value, {x}, y)
+
+
+def normalised_family_score_mean(support: str = "finite", score=None) -> dict:
+    """E_p[d/dtheta log p] for p(x, theta) = q(x, theta) / Z(theta), Z = sum or integral of q.
+
+    q is an undefined positive function, so this is every positive family on a
+    finite set of n points (n a symbol) or every positive density on (a, b)
+    (symbolic ends not depending on theta). ``score(q, Z, theta)`` is the
+    candidate score (default d/dtheta log p, the notes' score); ``value`` is its
+    expectation after linearity, zero for the notes' score.
+    """
+    x, size, expect = _support(support, "x")
+    y = sp.Symbol("y", integer=True, positive=True) if support == "finite" else sp.Symbol("y", real=True)
+    theta = sp.Symbol("theta", real=True)
+    q = sp.Function("q", positive=True)
+    Z = expect(q(y, theta), y)
+    log_p = sp.log(q(x, theta)) - sp.log(Z)
+    s = sp.diff(log_p, theta) if score is None else score(q(x, theta), Z, theta)
+    expected, value = _expected(expect, x, y, log_p, s)
+    return {"log_density": log_p, "score": s, "expected_score": expected, "value": value,
+            "q": q, "theta": theta, "var": x, "size": size}
+
+
+def exponential_family_score_mean(support: str = "finite", score=None) -> dict:
+    """E[d/dtheta log p] for p(x) = h(x) exp(sum_{k=1}^d eta_k(theta) T_k(x) - A(theta)).
+
+    d (the number of sufficient statistics) is a symbol, h, T_k and eta_k are
+    undefined functions (eta_k(theta) = theta_k is the natural parametrisation;
+    any smooth one is allowed) and A = log of the sum / integral of
+    h exp(eta . T). ``value`` is E[score] after linearity (zero);
+    ``A_prime_minus_mean`` is A'(theta) - E[sum_k eta_k' T_k] (zero: the
+    derivative of the log-partition is the mean of the sufficient statistic).
+    ``score(log_p, A, theta)`` replaces the score (controls).
+    """
+    x, size, expect = _support(support, "x")
+    y = sp.Symbol("y", integer=True, positive=True) if support == "finite" else sp.Symbol("y", real=True)
+    theta = sp.Symbol("theta", real=True)
+    d = sp.Symbol("d", integer=True, positive=True)
+    k = sp.Symbol("k", integer=True, positive=True)
+    h, T, eta = (sp.Function("h", positive=True), sp.Function("T", real=True),
+                 sp.Function("eta", real=True))
+
+    def natural(v):
+        return sp.Sum(eta(k, theta) * T(k, v), (k, 1, d))
+
+    A = sp.log(expect(h(y) * sp.exp(natural(y)), y))
+    log_p = sp.log(h(x)) + natural(x) - A
+    s = sp.diff(log_p, theta) if score is None else score(log_p, A, theta)
+    expected, value = _expected(expect, x, y, log_p, s)
+    mean_T = expect(sp.exp(log_p) * sp.diff(natural(x), theta), x)
+    return {"log_density": log_p, "log_partition": A, "score": s, "expected_score": expected,
+            "value": value,
+            "A_prime_minus_mean": rename_bound(linear(sp.diff(A, theta) - mean_T), {x}, y),
+            "h": h, "T": T, "eta": eta, "theta": theta, "var": x, "size": size, "d": d}
+
+
+def moving_support_score_mean() -> dict:
+    """E[d/dtheta log p] for the uniform density 1/theta on (0, theta): -1/theta, not 0.
+
+    The support moves with theta, so differentiation under the integral sign
+    fails: the condition of :func:`normalised_family_score_mean` is needed.
+    """
+    theta = sp.Symbol("theta", positive=True)
+    x = sp.Symbol("x", real=True)
+    log_p = -sp.log(theta)
+    score = sp.diff(log_p, theta)
+    return {"score": score, "value": sp.Integral(sp.exp(log_p) * score, (x, 0, theta)),
+            "theta": theta}
 
 
 def categorical_score_mean(k: int | None = None) -> dict:
@@ -53,7 +152,7 @@ def categorical_score_mean(k: int | None = None) -> dict:
         Z = sp.Sum(sp.exp(theta[l]), (l, 1, n))
         score = sp.diff(theta[i] - sp.log(Z), theta[j])
         expectation = sp.Sum(sp.exp(theta[i]) / Z * score, (i, 1, n))
-        value = sp.simplify(_canonical_sums(expectation.doit(), l))
+        value = sp.simplify(rename_bound(linear(expectation.doit()), {i}, l))
         return {"score": score, "expected_score": expectation, "value": value}
     if k < 1:
         raise ValueError(f"k: must be >= 1, got {k}")
@@ -133,19 +232,89 @@ def causality() -> dict:
             "future_times_score": future.applyfunc(sp.factor)}
 
 
-def batch_mean_baseline_bias(batch_sizes=(2, 3)) -> dict:
-    """E of the batch-mean and leave-one-out baseline estimators, symbolically.
+def _merge_products_of_sums(expr):
+    """(sum_i f_i) (sum_j g_j) -> sum_{i, j} f_i g_j: a product of sums is a double sum."""
+    def merge(mul):
+        sums = [f for f in mul.args if isinstance(f, sp.Sum)]
+        rest = [f for f in mul.args if not isinstance(f, sp.Sum)]
+        body = sp.Mul(*rest) * sp.Mul(*[s.function for s in sums])
+        return sp.Sum(body, *[lim for s in sums for lim in s.limits])
 
-    General N: with i.i.d. trajectories, E[(1/N) sum_i g_i (R_i - (1/N) sum_j R_j)]
-    = E[gR] - (E[gR] + (N-1) E[g] E[R]) / N, and E[g] = 0 (VR-1) leaves
-    (N-1)/N E[gR]. Explicit check: a Bernoulli-logit bandit (p = sigmoid(theta),
-    rewards r_1, r_0) with every N-tuple of actions enumerated, N in ``batch_sizes``.
+    return expr.replace(
+        lambda e: isinstance(e, sp.Mul) and sum(isinstance(f, sp.Sum) for f in e.args) >= 2, merge)
+
+
+def _iid_pair_expectation(expr, g, R, m_gR, m_g, m_R):
+    """E of a sum of terms c g_a R_b over i.i.d. trajectories (a, b summation indices).
+
+    One trajectory (a = b): E[g_a R_a] = E[gR]. Two indices in a double sum:
+    every pair is independent, E[g_a R_b] = E[g] E[R], except the diagonal
+    a = b, whose correction (E[gR] - E[g] E[R]) is added back as a single sum.
+    """
+    def split(term):
+        gs = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Indexed) and f.base == g]
+        Rs = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Indexed) and f.base == R]
+        if len(gs) != 1 or len(Rs) != 1:
+            raise ValueError(f"expr: expected terms c g[a] R[b], got {term}")
+        return term / (gs[0] * Rs[0]), gs[0].indices[0], Rs[0].indices[0]
+
+    def expect_sum(s):
+        out = sp.Integer(0)
+        for term in sp.Add.make_args(sp.expand(s.function)):
+            c, a, b = split(term)
+            if a == b:
+                out += sp.Sum(c * m_gR, *s.limits)
+            else:
+                if {lim[0] for lim in s.limits} != {a, b}:
+                    raise ValueError(f"expr: g[{a}] R[{b}] must sit in a double sum over {a}, {b}")
+                lim_a = next(lim for lim in s.limits if lim[0] == a)
+                out += sp.Sum(c * m_g * m_R, *s.limits)
+                out += sp.Sum((c * (m_gR - m_g * m_R)).subs(b, a), lim_a)
+        return out
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), expect_sum)
+
+
+def batch_baseline_expectation() -> dict:
+    """VR-5 for a symbolic batch size N: E of the batch-mean and leave-one-out estimators.
+
+    g_i = grad log p(tau_i), R_i = r(tau_i) for i.i.d. tau_1..tau_N (IndexedBase
+    symbols). The estimators are written from their definitions,
+        batch mean:    (1/N) sum_i g_i (R_i - (1/N) sum_j R_j)
+        leave-one-out: (1/N) sum_i g_i (R_i - (sum_j R_j - R_i) / (N - 1)),
+    expanded by linearity (products of sums become double sums) and each pair
+    replaced by its moment (:func:`_iid_pair_expectation`); the sums are then
+    evaluated. ``*_expectation`` is in E[gR], E[g], E[R]; ``*_ratio`` divides by
+    E[gR] (= grad J, PG-1) after E[g] = 0 (VR-1).
     """
     N = sp.Symbol("N", integer=True, positive=True)
+    i, j = sp.symbols("i j", integer=True, positive=True)
+    g, R = sp.IndexedBase("g"), sp.IndexedBase("R")
     m_gR, m_g, m_R = sp.symbols("E[gR] E[g] E[R]", real=True)
-    general = m_gR - (m_gR + (N - 1) * m_g * m_R) / N
-    out = {"batch_mean_expectation_general": general,
-           "batch_mean_ratio_general": sp.simplify(general.subs(m_g, 0) / m_gR)}
+    total = sp.Sum(R[j], (j, 1, N))
+    estimators = {
+        "batch_mean": sp.Sum(g[i] * (R[i] - total / N), (i, 1, N)) / N,
+        "leave_one_out": sp.Sum(g[i] * (R[i] - (total - R[i]) / (N - 1)), (i, 1, N)) / N,
+    }
+    out = {"N": N}
+    for name, estimator in estimators.items():
+        expanded = _merge_products_of_sums(linear(estimator))
+        expectation = sp.factor(sp.simplify(
+            _iid_pair_expectation(expanded, g, R, m_gR, m_g, m_R).doit()))
+        out[f"{name}_estimator"] = estimator
+        out[f"{name}_expectation"] = expectation
+        out[f"{name}_ratio"] = sp.factor(sp.simplify(expectation.subs(m_g, 0) / m_gR))
+    return out
+
+
+def batch_mean_baseline_bias(batch_sizes=(2, 3)) -> dict:
+    """Cross-check of VR-5 for given N: enumerate every N-tuple of a Bernoulli-logit bandit.
+
+    p = sigmoid(theta), rewards r_1, r_0; E of the batch-mean and leave-one-out
+    estimators over all 2^N action tuples, divided by the exact gradient
+    (``batch_mean_ratio_N{n}``, ``leave_one_out_ratio_N{n}``).
+    """
+    out = {}
     theta = sp.Symbol("theta", real=True)
     r1, r0 = sp.symbols("r_1 r_0", real=True)
     p = 1 / (1 + sp.exp(-theta))
@@ -164,41 +333,78 @@ def batch_mean_baseline_bias(batch_sizes=(2, 3)) -> dict:
             loo_b += w * sp.Add(*[score[a] * (R[i] - (sp.Add(*R) - R[i]) / (n - 1))
                                   for i, a in enumerate(acts)]) / n
         out[f"batch_mean_ratio_N{n}"] = sp.simplify(mean_b / grad_J)
-        out[f"batch_mean_minus_prediction_N{n}"] = sp.simplify(
-            mean_b - sp.Rational(n - 1, n) * grad_J)
-        out[f"leave_one_out_minus_gradient_N{n}"] = sp.simplify(loo_b - grad_J)
+        out[f"leave_one_out_ratio_N{n}"] = sp.simplify(loo_b / grad_J)
     return out
 
 
-def optimal_constant_baseline() -> dict:
-    """Var[g (r - b)] for one gradient component g with E[g] = 0, minimised over b.
+def _moment_symbol(a: int, c: int) -> sp.Symbol:
+    """The symbol standing for E[g^a r^c]."""
+    parts = [f"g^{a}" if a > 1 else "g" if a == 1 else "", f"r^{c}" if c > 1 else "r" if c == 1 else ""]
+    return sp.Symbol(f"E[{''.join(parts) or '1'}]", real=True)
 
-    Var(b) = E[g^2 (r - b)^2] - E[g r]^2 = E[g^2 r^2] - 2 b E[g^2 r] + b^2 E[g^2] - E[g r]^2.
-    Also for the Bernoulli-logit bandit (p, rewards r_1, r_0): b* against the mean reward.
+
+def _expect_polynomial(expr, g, r):
+    """E of a polynomial in g and r (coefficients may hold b): each monomial g^a r^c -> E[g^a r^c]."""
+    poly = sp.Poly(sp.expand(expr), g, r)
+    return sp.Add(*[coef * _moment_symbol(a, c) for (a, c), coef in poly.terms()])
+
+
+def _stationary_point(expr, b):
+    """The one root of d expr / db (a polynomial in b)."""
+    roots = list(sp.roots(sp.Poly(sp.diff(expr, b), b)))
+    if len(roots) != 1:
+        raise ValueError(f"expr: expected one stationary point in {b}, got {roots}")
+    return roots[0]
+
+
+def optimal_constant_baseline() -> dict:
+    """VR-6: Var[g (r - b)] for one gradient component g, minimised over a constant b.
+
+    Derived from the definition Var[X] = E[X^2] - E[X]^2 with X = g (r - b):
+    both expectations are taken monomial by monomial (E is linear), E[g] = 0
+    (VR-1) is substituted, and dVar/db = 0 is solved for b. ``b_star`` is the
+    root, ``b_star_minus_notes`` its difference from the notes' E[g^2 r] / E[g^2],
+    ``excess_minus_quadratic`` = Var(b) - Var(b*) - E[g^2] (b - b*)^2.
+
+    The same on the Bernoulli-logit bandit (action 1 with probability p, score
+    g(a) = a - p, rewards r_1, r_0), where the expectations are sums over the
+    two actions: ``bandit_b_star`` solves dVar/db = 0 there, and
+    ``bandit_mean_reward`` is E[r].
     """
     b = sp.Symbol("b", real=True)
-    g2, g2r, g2r2, gr = sp.symbols("E[g^2] E[g^2r] E[g^2r^2] E[gr]", real=True)
-    var = g2r2 - 2 * b * g2r + b ** 2 * g2 - gr ** 2
-    (b_star,) = sp.solve(sp.diff(var, b), b)
+    g, r = sp.symbols("g r", real=True)
+    X = g * (r - b)
+    zero_mean = {_moment_symbol(1, 0): 0}
+    var = sp.expand((_expect_polynomial(X ** 2, g, r) - _expect_polynomial(X, g, r) ** 2)
+                    .subs(zero_mean))
+    b_star = _stationary_point(var, b)
+    g2, g2r = _moment_symbol(2, 0), _moment_symbol(2, 1)
     out = {
-        "variance": var,
+        "variance": sp.collect(var, b),
         "b_star": b_star,
-        "b_star_minus_formula": sp.simplify(b_star - g2r / g2),
+        "b_star_minus_notes": b_star - g2r / g2,
         "second_derivative": sp.diff(var, b, 2),
-        "excess_variance": sp.factor(sp.simplify(var - var.subs(b, b_star))),
-        "excess_minus_formula": sp.simplify(var - var.subs(b, b_star) - g2 * (b - b_star) ** 2),
+        "excess_variance": sp.factor(var - var.subs(b, b_star)),
+        "excess_minus_quadratic": sp.expand(var - var.subs(b, b_star) - g2 * (b - b_star) ** 2),
+        "E[g^2]": g2,
     }
-    # Bernoulli-logit bandit: g(a) = a - p, so E[g^2 r] / E[g^2] weighs each reward by
-    # the OTHER action's probability, while the mean reward weighs it by its own.
     p = sp.Symbol("p", positive=True)
     r1, r0 = sp.symbols("r_1 r_0", real=True)
-    e_g2 = p * (1 - p) ** 2 + (1 - p) * p ** 2
-    e_g2r = p * (1 - p) ** 2 * r1 + (1 - p) * p ** 2 * r0
-    bandit_b_star = sp.simplify(e_g2r / e_g2)
-    mean_reward = p * r1 + (1 - p) * r0
-    out["bandit_b_star"] = bandit_b_star
-    out["bandit_mean_reward"] = mean_reward
-    # the mean baseline raises the variance above b = 0 iff E[g^2] (m^2 - 2 m b*) > 0
-    out["bandit_mean_baseline_variance_change"] = sp.factor(sp.simplify(
-        e_g2 * (mean_reward - bandit_b_star) ** 2 - e_g2 * bandit_b_star ** 2))
+    outcomes = [(p, 1 - p, r1), (1 - p, -p, r0)]            # (probability, score, reward)
+
+    def bandit_expect(f):
+        return sp.Add(*[q * f(score, rew) for q, score, rew in outcomes])
+
+    bandit_var = (bandit_expect(lambda s_, r_: (s_ * (r_ - b)) ** 2)
+                  - bandit_expect(lambda s_, r_: s_ * (r_ - b)) ** 2)
+    bandit_b_star = _stationary_point(bandit_var, b)
+    out.update({
+        "bandit_variance": sp.collect(sp.expand(bandit_var), b),
+        "bandit_b_star": sp.factor(bandit_b_star),
+        "bandit_notes_formula": sp.factor(bandit_expect(lambda s_, r_: s_ ** 2 * r_)
+                                          / bandit_expect(lambda s_, r_: s_ ** 2)),
+        "bandit_mean_reward": bandit_expect(lambda s_, r_: r_),
+        "bandit_variance_function": sp.Lambda((b,), bandit_var),
+        "bandit_symbols": {"p": p, "r_1": r1, "r_0": r0},
+    })
     return out
