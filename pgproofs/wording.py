@@ -152,7 +152,7 @@ TEXT: dict[str, str] = {
     "bench.remeasure": "Re-measure:",
     "glance.heading": "Where the notes are wrong (errata):",
     "render.not_object": "the evidence item is not a JSON object",
-    "render.failed": "could not render this {kind!r} item: {error}",
+    "render.failed": "could not render this {kind!r} item:",
     # ---- the tables of a counterexample (MDP and policies) --------------------------------
     "cx.field": "field",
     "cx.value": "value",
@@ -301,7 +301,7 @@ TEXT_ZH: dict[str, str] = {
     "bench.remeasure": "重新测量：",
     "glance.heading": "讲义中有误之处（勘误）：",
     "render.not_object": "证据条目不是 JSON 对象",
-    "render.failed": "无法显示这条 {kind!r} 证据：{error}",
+    "render.failed": "无法显示这条 {kind!r} 证据：",
     # ---- 反例的表格（MDP 与策略） ---------------------------------------------------------
     "cx.field": "字段",
     "cx.value": "值",

@@ -194,12 +194,12 @@ def _cached_svg(item_json: str, salt: str) -> str:
 def evidence_item(item: Any, uid: str, lang: str = "en") -> dict[str, Any]:
     """The view of one evidence item in ``lang``; an ``error`` view when it cannot be rendered."""
     if not isinstance(item, dict):
-        return {"kind": "error", "error": text("render.not_object", lang),
+        return {"kind": "error", "error": text("render.not_object", lang), "detail": "",
                 "raw": fmt(item)[:2000], "test": None, "note": None, "untranslated": False}
     try:
         return _view(localised(item, lang), uid, lang)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        return {"kind": "error", "error": text("render.failed", lang, kind=item.get("kind"),
-                                               error=exc),
+        return {"kind": "error", "error": text("render.failed", lang, kind=item.get("kind")),
+                "detail": str(exc),
                 "raw": json.dumps(item, ensure_ascii=False)[:2000],
                 "test": item.get("test"), "note": None, "untranslated": False}
