@@ -58,6 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "under the rootdir)")
     group.addoption("--no-evidence", action="store_true",
                     help="do not write the evidence file")
+    parser.addini("pgproofs_require_translation", type="bool", default=False,
+                  help="evidence prose must come in Chinese too (zh=...): a caption without "
+                       "it is an error, so the report's Chinese edition is never half done")
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -99,7 +102,7 @@ def evidence(request: pytest.FixtureRequest) -> Evidence:
     if not claim_ids(request.node):
         raise pytest.UsageError(
             f"{request.node.nodeid}: the evidence fixture needs @pytest.mark.claim(...)")
-    ev = Evidence()
+    ev = Evidence(require_translation=request.config.getini("pgproofs_require_translation"))
     request.node.user_properties.append((EVIDENCE_KEY, ev.items))
     return ev
 

@@ -54,7 +54,7 @@ class ClaimStatus(NamedTuple):
     reason: str
 
 
-def _selection(meta: Mapping[str, Any]) -> str:
+def _selection(meta: Mapping[str, Any], lang: str = "en") -> str:
     """How the run deselected tests, as the options a reader would type."""
     sel = meta.get("selection") if isinstance(meta.get("selection"), dict) else {}
     markexpr = sel.get("markexpr", meta.get("markexpr"))
@@ -65,84 +65,88 @@ def _selection(meta: Mapping[str, Any]) -> str:
         parts.append(f"-k {shlex.quote(str(sel['keyword']))}")
     for node in sel.get("deselect") or []:
         parts.append(f"--deselect {shlex.quote(str(node))}")
-    return " ".join(parts) or text("selection.unknown")
+    return " ".join(parts) or text("selection.unknown", lang)
 
 
-def _stopped(meta: Mapping[str, Any]) -> str:
+def _stopped(meta: Mapping[str, Any], lang: str = "en") -> str:
     """Why the run ended before every selected test ran, or ""."""
     if meta.get("stopped"):
-        return text("reason.stopped", why=str(meta["stopped"]))
+        return text("reason.stopped", lang, why=str(meta["stopped"]))
     if meta.get("exitstatus") == 2:
-        return text("reason.interrupted")
+        return text("reason.interrupted", lang)
     return ""
 
 
-def _counts(counts: Counter, keys: tuple[str, ...], meta: Mapping[str, Any]) -> str:
+def _counts(counts: Counter, keys: tuple[str, ...], meta: Mapping[str, Any], lang: str = "en") -> str:
     parts = []
     for key in keys:
         if counts.get(key):
-            extra = {"selection": _selection(meta)} if key == "deselected" else {}
-            parts.append(text(f"count.{key}", n=counts[key], **extra))
-    return ", ".join(parts)
+            extra = {"selection": _selection(meta, lang)} if key == "deselected" else {}
+            parts.append(text(f"count.{key}", lang, n=counts[key], **extra))
+    return text("join.list", lang).join(parts)
 
 
 def results_status(tests: Any, results: Any, failures: Any = None,
-                   meta: Mapping[str, Any] | None = None) -> ClaimStatus:
-    """The status from a claim's listed tests, their outcomes and recorded failures."""
+                   meta: Mapping[str, Any] | None = None, lang: str = "en") -> ClaimStatus:
+    """The status from a claim's listed tests, their outcomes and recorded failures.
+
+    ``lang`` ("en" or "zh", see :mod:`pgproofs.wording`) is the language of the reason only;
+    the status does not depend on it.
+    """
     meta = meta if isinstance(meta, Mapping) else {}
     listed = isinstance(tests, list) and tests and all(isinstance(t, str) for t in tests)
     counts = Counter((r if r in TEST_OUTCOMES else "unknown")
                      for r in (results.values() if isinstance(results, dict) else ()))
     n_failing = sum(counts[k] for k in FAILING)
     if n_failing:
-        return ClaimStatus("failed", text("reason.failed", n=n_failing, total=sum(counts.values()),
-                                          detail=_counts(counts, FAILING, meta)))
+        return ClaimStatus("failed", text("reason.failed", lang, n=n_failing, total=sum(counts.values()),
+                                          detail=_counts(counts, FAILING, meta, lang)))
     if isinstance(failures, list) and failures:
-        return ClaimStatus("failed", text("reason.failures"))
+        return ClaimStatus("failed", text("reason.failures", lang))
     if not listed:
-        return ClaimStatus("unverified", text("reason.no_tests"))
+        return ClaimStatus("unverified", text("reason.no_tests", lang))
     if not isinstance(results, dict) or set(results) != set(tests):
-        return ClaimStatus("unverified", text("reason.results_mismatch"))
+        return ClaimStatus("unverified", text("reason.results_mismatch", lang))
     if counts["passed"] != len(tests):
-        detail = _counts(counts, ("xpassed", "skipped", "not run", "deselected", "unknown"), meta)
-        if counts["not run"] and _stopped(meta):
-            detail += f"; {_stopped(meta)}"
-        return ClaimStatus("unverified", text("reason.incomplete", passed=counts["passed"],
+        detail = _counts(counts, ("xpassed", "skipped", "not run", "deselected", "unknown"), meta, lang)
+        if counts["not run"] and _stopped(meta, lang):
+            detail += text("join.clause", lang) + _stopped(meta, lang)
+        return ClaimStatus("unverified", text("reason.incomplete", lang, passed=counts["passed"],
                                               total=len(tests), detail=detail))
     if meta.get("format") != EVIDENCE_FORMAT:
-        return ClaimStatus("unverified", text("reason.format", format=meta.get("format"),
+        return ClaimStatus("unverified", text("reason.format", lang, format=meta.get("format"),
                                               expected=EVIDENCE_FORMAT))
     sel = meta.get("selection") if isinstance(meta.get("selection"), dict) else {}
     if sel.get("paths"):
-        return ClaimStatus("unverified", text("reason.partial", paths=" ".join(
+        return ClaimStatus("unverified", text("reason.partial", lang, paths=" ".join(
             shlex.quote(str(p)) for p in sel["paths"])))
     if meta.get("collection_unknown"):
-        return ClaimStatus("unverified", text("reason.collection_unknown"))
+        return ClaimStatus("unverified", text("reason.collection_unknown", lang))
     errors = meta.get("collection_errors")
     if isinstance(errors, list) and errors:
-        return ClaimStatus("unverified", text("reason.collection_errors", n=len(errors),
+        return ClaimStatus("unverified", text("reason.collection_errors", lang, n=len(errors),
                                               files=", ".join(map(str, errors))))
     return ClaimStatus("verified", "")
 
 
-def claim_status(entry: Any, meta: Mapping[str, Any] | None = None) -> ClaimStatus:
+def claim_status(entry: Any, meta: Mapping[str, Any] | None = None, lang: str = "en") -> ClaimStatus:
     """The status of one claim from its entry in ``claims`` (None: absent) and the run's ``meta``.
 
     The per-test results decide; the entry's ``outcome`` can only lower the status
     (``failed`` makes the claim failed, anything but ``passed`` keeps it from verified).
     """
     if entry is None:
-        return ClaimStatus("unverified", text("reason.absent"))
+        return ClaimStatus("unverified", text("reason.absent", lang))
     if not isinstance(entry, dict):
-        return ClaimStatus("unverified", text("reason.not_object"))
-    found = results_status(entry.get("tests"), entry.get("results"), entry.get("failures"), meta)
+        return ClaimStatus("unverified", text("reason.not_object", lang))
+    found = results_status(entry.get("tests"), entry.get("results"), entry.get("failures"), meta, lang)
     outcome = entry.get("outcome")
     if found.status == "failed" or outcome == "passed":
         return found
     if outcome == "failed":
-        return ClaimStatus("failed", text("reason.outcome", outcome=outcome))
+        return ClaimStatus("failed", text("reason.outcome", lang, outcome=outcome))
     if found.status == "verified":
-        return ClaimStatus("unverified", text("reason.outcome", outcome=outcome))
+        return ClaimStatus("unverified", text("reason.outcome", lang, outcome=outcome))
     return found
 
 
@@ -167,14 +171,17 @@ _VERIFIED_KIND = {"holds": "holds", "erratum": "refuted", "sharpened": "sharpene
                   "negative-control": "control"}
 
 
-def verdict(expected: str, status: str, source: str = "notes") -> Verdict:
-    """The verdict of a claim with the registry's ``expected`` and ``source`` and this status."""
+def verdict(expected: str, status: str, source: str = "notes", lang: str = "en") -> Verdict:
+    """The verdict of a claim with the registry's ``expected`` and ``source`` and this status.
+
+    ``lang`` chooses the words ("en" or "zh"); the kind is the same in every language.
+    """
     if status == "failed":
-        return Verdict(text("verdict.failed"), "failed")
+        return Verdict(text("verdict.failed", lang), "failed")
     if status != "verified":
-        return Verdict(text("verdict.unverified"), "unverified")
+        return Verdict(text("verdict.unverified", lang), "unverified")
     if source == "ours" and expected == "holds":
-        return Verdict(text("verdict.ours"), "ours")
+        return Verdict(text("verdict.ours", lang), "ours")
     if expected not in _VERIFIED_KIND:
         raise ValueError(f"expected: {expected!r} is not one of {tuple(_VERIFIED_KIND)}")
-    return Verdict(text(f"verdict.{expected}"), _VERIFIED_KIND[expected])
+    return Verdict(text(f"verdict.{expected}", lang), _VERIFIED_KIND[expected])

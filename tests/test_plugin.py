@@ -288,3 +288,33 @@ def test_evidence_rejects_malformed_tables_and_curves():
         ev.table("t", ["a", "b"], [[1]])
     with pytest.raises(ValueError, match="series: 'y' has 2 points, x has 3"):
         ev.curve("c", [1, 2, 3], {"y": [1, 2]}, xlabel="x", ylabel="y")
+
+
+TRANSLATED = '''
+import pytest
+
+@pytest.mark.claim("T-1")
+def test_bilingual(evidence):
+    evidence.text("Exact.", zh="精确。")
+
+@pytest.mark.claim("T-2")
+def test_english_only(evidence):
+    evidence.text("Exact.")
+'''
+
+
+def test_an_untranslated_caption_fails_its_claim_when_translation_is_required(pytester):
+    # The suite's own setting: a caption without Chinese is an error in the test that
+    # records it, so its claim cannot come out verified with a half-translated report.
+    pytester.makepyfile(test_suite=TRANSLATED)
+    out = pytester.path / "evidence.json"
+    for required, t2 in (("true", "failed"), ("false", "verified")):
+        pytester.makeini(f"[pytest]\npgproofs_require_translation = {required}\n")
+        pytester.runpytest_inprocess("-p", "no:cacheprovider", f"--evidence={out}")
+        doc = json.loads(out.read_text())
+        assert status(doc, "T-1").status == "verified"
+        assert status(doc, "T-2").status == t2, required
+        assert doc["claims"]["T-1"]["evidence"][0]["zh"] == {"text": "精确。"}
+    pytester.makeini("[pytest]\npgproofs_require_translation = true\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", f"--evidence={out}")
+    result.stdout.re_match_lines([r".*zh: this text has no Chinese for \['text'\].*"])

@@ -159,3 +159,66 @@ def test_report_command_can_save_a_screenshot(report_file, tmp_path):
     assert main(["report", "--from", str(SAMPLE), "-o", str(tmp_path / "index.html"),
                  "--screenshot", str(png)]) == 1
     assert _png_size(png) == (1280, 2400)
+
+
+# ---- the Chinese edition and the PDF ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def chinese_report(report_file):
+    from test_report_languages import bilingual
+
+    from pgproofs.report.render import write_reports
+
+    en, zh = write_reports(bilingual(load_evidence(SAMPLE)),
+                           report_file.parent / "bilingual" / "index.html", ["en", "zh"])
+    return zh
+
+
+def test_chromium_shows_the_chinese_edition(chinese_report, report_file, request):
+    from pgproofs.report.language import english_runs
+    from pgproofs.wording import TEXT_ZH
+
+    dom = browser.dump_dom(chinese_report)
+    assert '<html lang="zh-CN">' in dom
+    for cid in claims.ids():
+        assert f'id="claim-{cid}"' in dom, cid
+    assert len(re.findall(r"<math\b", dom)) == len(re.findall(r"<math\b",
+                                                                browser.dump_dom(report_file)))
+    blocks = Verdicts(dom).blocks
+    for cid, key in [("PG-1", "verdict.holds"), ("VR-4", "verdict.erratum"),
+                     ("IS-5", "verdict.sharpened"), ("E2E-1", "verdict.ours"),
+                     ("VR-6", "verdict.failed"), ("E2E-2", "verdict.unverified")]:
+        assert " ".join(blocks[("claim", cid)]["badge"]["text"].split()) == TEXT_ZH[key], cid
+    assert english_runs(dom) == []
+    out = request.config.rootpath / "reports" / "sample-report-screenshot.zh.png"
+    browser.screenshot(chinese_report, out)
+    assert _png_size(out) == (1280, 2400) and out.stat().st_size > 20_000
+
+
+def test_the_pdf_opens_with_title_verdict_counts_and_errata(report_file, tmp_path):
+    import shutil
+    import subprocess
+
+    from pgproofs.cli import main
+    from pgproofs.report.build import statuses
+    from pgproofs.wording import TEXT
+
+    if shutil.which("pdftotext") is None:
+        message = "pdftotext (Debian package poppler-utils) is needed to read the PDF"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    pdf = tmp_path / "report.pdf"
+    assert main(["report", "--from", str(SAMPLE), "-o", str(tmp_path / "index.html"),
+                 "--pdf", str(pdf)]) == 1  # the sample has failed claims
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    first = " ".join(first.split())
+    counts = list(statuses(load_evidence(SAMPLE)).values())
+    assert TEXT["page.heading"] in first
+    for s in ("verified", "failed", "unverified"):
+        assert f"{counts.count(s)} {TEXT['status.' + s]}" in first, s
+    assert TEXT["glance.heading"] in first
+    for c in claims.CLAIMS.values():
+        if c.expected == "erratum":
+            assert c.id in first, c.id

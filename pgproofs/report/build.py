@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from pgproofs import claims as registry
 from pgproofs.report.views import evidence_item, formula
 from pgproofs.verdict import STATUSES, claim_status, verdict
-from pgproofs.wording import TEXT, text
+from pgproofs.wording import LANGS, TEXT, TEXT_ZH, text
 
 __all__ = ["EvidenceError", "load_evidence", "check_shape", "statuses", "claim_row",
            "recheck_command", "build_model"]
@@ -63,17 +63,26 @@ def check_shape(doc: Any, path: str | Path = "<evidence>") -> dict[str, Any]:
     return {"claims": doc["claims"], "meta": meta}
 
 
+def _check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValueError(f"lang: {lang!r} is not one of {LANGS}")
+    return lang
+
+
 def statuses(doc: Mapping[str, Any]) -> dict[str, str]:
     """Status of every registry claim, in the registry's order."""
     found = doc.get("claims", {})
     return {cid: claim_status(found.get(cid), doc.get("meta"))[0] for cid in registry.ids()}
 
 
-def claim_row(claim: registry.Claim, entry: Any, meta: Mapping[str, Any] | None) -> dict[str, Any]:
-    """One claim as ``pgproofs claims --json`` lists it: status, verdict and reason."""
-    status, reason = claim_status(entry, meta)
-    return {"id": claim.id, "section": claim.section, "title": claim.title, "status": status,
-            "verdict": verdict(claim.expected, status, claim.source).text, "reason": reason,
+def claim_row(claim: registry.Claim, entry: Any, meta: Mapping[str, Any] | None,
+              lang: str = "en") -> dict[str, Any]:
+    """One claim as ``pgproofs claims --json`` lists it: status, verdict and reason, whose
+    words (and the section and title) are in ``lang``; status and ids are the same in both."""
+    status, reason = claim_status(entry, meta, _check_lang(lang))
+    return {"id": claim.id, "section": registry.section_title(claim.section_number, lang),
+            "title": claim.text("title", lang), "status": status,
+            "verdict": verdict(claim.expected, status, claim.source, lang).text, "reason": reason,
             "expected": claim.expected, "source": claim.source, "methods": claim.methods,
             "module": claim.module}
 
@@ -106,8 +115,9 @@ def _group_by_test(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return views
 
 
-def _claim_view(claim: registry.Claim, entry: Any, meta: Mapping[str, Any]) -> dict[str, Any]:
-    status, reason = claim_status(entry, meta)
+def _claim_view(claim: registry.Claim, entry: Any, meta: Mapping[str, Any],
+                lang: str) -> dict[str, Any]:
+    status, reason = claim_status(entry, meta, lang)
     entry = entry if isinstance(entry, dict) else {}
     tests = [t for t in entry.get("tests") or [] if isinstance(t, str)]
     results = entry.get("results") if isinstance(entry.get("results"), dict) else {}
@@ -120,19 +130,26 @@ def _claim_view(claim: registry.Claim, entry: Any, meta: Mapping[str, Any]) -> d
         "claim": claim,
         "id": claim.id,
         "status": status,
-        "status_text": text(f"status.{status}"),
-        "verdict": verdict(claim.expected, status, claim.source),
+        "title": claim.text("title", lang),
+        "notes": claim.text("notes", lang),
+        "checked": claim.text("checked", lang),
+        "expected_note": claim.text("expected_note", lang),
+        "method_names": [(registry.METHODS if lang == "en" else registry.METHODS_ZH)[m]
+                         for m in claim.methods],
+        "status_text": text(f"status.{status}", lang),
+        "verdict": verdict(claim.expected, status, claim.source, lang),
         "reason": reason,
-        "source_text": text(f"source.{claim.source}"),
-        "notes_label": text(notes_label),
-        "checked_label": text(checked_label),
-        "expected_text": text("label.expected", expected=claim.expected),
+        "source_text": text(f"source.{claim.source}", lang),
+        "notes_label": text(notes_label, lang),
+        "checked_label": text(checked_label, lang),
+        "expected_text": text("label.expected", lang, expected=(
+            claim.expected if lang == "en" else registry.VERDICTS_ZH[claim.expected])),
         "notes_math": formula(claim.notes_formula),
         "checked_math": formula(claim.checked_formula),
         "tests": [{"nodeid": t, "result": str(results.get(t, "unknown"))} for t in tests],
         "failures": [{"test": str(f.get("test", "")), "text": str(f.get("text", ""))}
                      for f in failures],
-        "evidence": _group_by_test([evidence_item(item, f"{claim.id}-{k}")
+        "evidence": _group_by_test([evidence_item(item, f"{claim.id}-{k}", lang)
                                     for k, item in enumerate(items)]),
         "command": recheck_command(claim, tests),
     }
@@ -159,18 +176,20 @@ def _meta_view(meta: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_model(doc: Mapping[str, Any], *, source: str = "") -> dict[str, Any]:
-    """Everything the template needs, from a shape-checked evidence document."""
+def build_model(doc: Mapping[str, Any], *, source: str = "", lang: str = "en") -> dict[str, Any]:
+    """Everything the template needs, from a shape-checked evidence document, in ``lang``
+    ("en" or "zh"): the same statuses and evidence, every word in that language."""
     from pgproofs import __version__
 
+    _check_lang(lang)
     found = doc["claims"]
     meta = doc.get("meta", {})
-    views = {c.id: _claim_view(c, found.get(c.id), meta) for c in registry.CLAIMS.values()}
+    views = {c.id: _claim_view(c, found.get(c.id), meta, lang) for c in registry.CLAIMS.values()}
     totals = {s: sum(v["status"] == s for v in views.values()) for s in STATUSES}
-    sections = [{"number": num, "title": title,
+    sections = [{"number": num, "title": registry.section_title(num, lang),
                  "claims": [views[c.id] for c in registry.CLAIMS.values()
                             if c.section_number == num]}
-                for num, title in registry.SECTIONS.items()]
+                for num in registry.SECTIONS]
     unknown = []
     for cid, entry in found.items():
         if cid in registry.CLAIMS:
@@ -190,8 +209,10 @@ def build_model(doc: Mapping[str, Any], *, source: str = "") -> dict[str, Any]:
         "sharpened": [views[c.id] for c in registry.CLAIMS.values()
                       if c.expected == "sharpened"],
         "unknown": unknown,
-        "methods": registry.METHODS,
-        "text": TEXT,
+        "methods": registry.METHODS if lang == "en" else registry.METHODS_ZH,
+        "text": TEXT if lang == "en" else TEXT_ZH,
+        "lang": lang,
+        "alternates": [],  # the same report in other languages: filled by render.write_report
         "benchmarks": [],  # filled by render.write_report when given a results folder
     }
 

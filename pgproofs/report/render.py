@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from markupsafe import Markup
 
 from pgproofs.report.benchmarks import collect
 from pgproofs.report.build import build_model
+from pgproofs.wording import LANG_NAMES
 
-__all__ = ["render_html", "write_report"]
+__all__ = ["render_html", "write_report", "write_reports", "report_path"]
 
 
 def _asset(name: str) -> str:
@@ -34,20 +35,47 @@ def render_html(model: Mapping[str, Any]) -> str:
     return template.render(css=Markup(_asset("style.css")), **model)
 
 
+def report_path(output: str | Path, lang: str) -> Path:
+    """Where the ``lang`` edition of a report whose English edition is ``output`` goes:
+    ``index.html`` for English, ``index.zh.html`` beside it for Chinese."""
+    output = Path(output)
+    return output if lang == "en" else output.with_name(f"{output.stem}.{lang}{output.suffix}")
+
+
 def write_report(doc: Mapping[str, Any], output: str | Path, *, source: str = "",
-                 benchmarks: str | Path | None = None) -> Path:
-    """Render a shape-checked evidence document to ``output``; returns the path.
+                 benchmarks: str | Path | None = None, lang: str = "en",
+                 alternates: Sequence[tuple[str, str]] = ()) -> Path:
+    """Render a shape-checked evidence document to ``output`` in ``lang``; returns the path.
 
     benchmarks: a folder whose ``bench-*.json`` results (and their plots) are
     shown in a section of their own; they never change a claim's status.
+    alternates: (lang, relative href) of the same report in other languages,
+    linked from the page header.
     """
     output = Path(output)
-    model = build_model(doc, source=source)
+    model = build_model(doc, source=source, lang=lang)
+    model["alternates"] = [{"lang": code, "href": href, "name": LANG_NAMES[code]}
+                           for code, href in alternates]
     if benchmarks is not None:
-        model["benchmarks"] = collect(benchmarks)
+        model["benchmarks"] = collect(benchmarks, lang)
     html = render_html(model)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(output)
     return output
+
+
+def write_reports(doc: Mapping[str, Any], output: str | Path, langs: Sequence[str] = ("en",),
+                  *, source: str = "", benchmarks: str | Path | None = None) -> list[Path]:
+    """The report in each of ``langs``, from the same evidence, each edition linking the others.
+
+    The English edition goes to ``output``, the others beside it (:func:`report_path`).
+    """
+    if not langs or len(set(langs)) != len(langs):
+        raise ValueError(f"langs: expected distinct languages, got {list(langs)!r}")
+    paths = {lang: report_path(output, lang) for lang in langs}
+    return [write_report(doc, paths[lang], source=source, benchmarks=benchmarks, lang=lang,
+                         alternates=[(other, paths[other].name) for other in langs
+                                     if other != lang])
+            for lang in langs]

@@ -14,10 +14,12 @@ from typing import Any, Mapping
 
 from markupsafe import Markup
 
+from pgproofs.evidence import TEXT_FIELDS, OPTIONAL_TEXT_FIELDS
 from pgproofs.report.mathml import clean_mathml, latex_to_mathml
 from pgproofs.report.plots import curve_svg
+from pgproofs.wording import text
 
-__all__ = ["formula", "evidence_item", "fmt", "exact"]
+__all__ = ["formula", "evidence_item", "localised", "fmt", "exact"]
 
 
 def fmt(value: Any, *, digits: int = 6) -> str:
@@ -59,11 +61,11 @@ def _depth(value: Any) -> int:
 
 
 def _array_table(title: str, value: Any, row_label: str = "", col_label: str = "",
-                 ) -> dict[str, Any]:
+                 lang: str = "en") -> dict[str, Any]:
     """A 0-, 1-, 2- or 3-d array as a table (3-d: one row per leading pair of indices)."""
     d = _depth(value)
     if d == 0:
-        return {"title": title, "columns": ["value"], "rows": [[fmt(value)]]}
+        return {"title": title, "columns": [text("cx.value", lang)], "rows": [[fmt(value)]]}
     if d == 1:
         return {"title": title, "columns": [f"{col_label}{j}" for j in range(len(value))],
                 "rows": [[fmt(v) for v in value]]}
@@ -77,43 +79,75 @@ def _array_table(title: str, value: Any, row_label: str = "", col_label: str = "
         return {"title": title, "columns": ["s", "a"] + [f"s'={j}" for j in range(width)],
                 "rows": [[str(i), str(j)] + [fmt(v) for v in r]
                          for i, block in enumerate(value) for j, r in enumerate(block)]}
-    return {"title": title, "columns": ["value"], "rows": [[fmt(value)]]}
+    return {"title": title, "columns": [text("cx.value", lang)], "rows": [[fmt(value)]]}
 
 
-def _counterexample_tables(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _counterexample_tables(item: Mapping[str, Any], lang: str = "en") -> list[dict[str, Any]]:
     tables: list[dict[str, Any]] = []
     mdp = item.get("mdp")
     if isinstance(mdp, dict):
         facts = [[k, fmt(mdp[k])] for k in ("horizon", "discount") if k in mdp]
         if facts:
-            tables.append({"title": "MDP", "columns": ["field", "value"], "rows": facts})
+            tables.append({"title": "MDP", "columns": [text("cx.field", lang), text("cx.value", lang)],
+                           "rows": facts})
         if "initial" in mdp:
-            tables.append(_array_table("initial state distribution p(s\u2081)", mdp["initial"],
-                                       col_label="s="))
+            tables.append(_array_table(text("cx.initial", lang), mdp["initial"], col_label="s=",
+                                       lang=lang))
         if "transitions" in mdp:
-            tables.append(_array_table("transitions P(s' | s, a)", mdp["transitions"]))
+            tables.append(_array_table(text("cx.transitions", lang), mdp["transitions"], lang=lang))
         if "rewards" in mdp:
-            tables.append(_array_table("rewards r(s, a)", mdp["rewards"], "s=", "a="))
-    for key, name in (("policy", "policy \u03c0"), ("behavior", "behaviour policy")):
+            tables.append(_array_table(text("cx.rewards", lang), mdp["rewards"], "s=", "a=",
+                                       lang=lang))
+    for key in ("policy", "behavior"):
         pol = item.get(key)
         if isinstance(pol, dict):
+            name = text(f"cx.{key}", lang)
             if "probs" in pol:
-                tables.append(_array_table(f"{name}: probabilities \u03c0(a | s)", pol["probs"],
-                                           "s=", "a="))
+                tables.append(_array_table(text("cx.probs", lang, name=name), pol["probs"],
+                                           "s=", "a=", lang=lang))
             if "logits" in pol:
-                tables.append(_array_table(f"{name}: logits", pol["logits"], "s=", "a="))
+                tables.append(_array_table(text("cx.logits", lang, name=name), pol["logits"],
+                                           "s=", "a=", lang=lang))
     numbers = item.get("numbers")
     if isinstance(numbers, dict) and numbers:
         scalars = [[str(k), exact(v)] for k, v in numbers.items() if _depth(v) == 0]
         if scalars:
-            tables.append({"title": "numbers", "columns": ["name", "value"], "rows": scalars})
-        tables.extend(_array_table(str(k), v) for k, v in numbers.items() if _depth(v) > 0)
+            tables.append({"title": text("cx.numbers", lang),
+                           "columns": [text("cx.name", lang), text("cx.value", lang)],
+                           "rows": scalars})
+        tables.extend(_array_table(str(k), v, lang=lang) for k, v in numbers.items()
+                      if _depth(v) > 0)
     return tables
 
 
-def _view(item: Mapping[str, Any], uid: str) -> dict[str, Any]:
+def localised(item: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """The evidence item with its prose in ``lang``: for "zh", the item's ``zh`` fields laid
+    over the English ones (curve series relabelled); English fields without a translation
+    stay, and ``untranslated`` lists them so the page can mark them."""
+    item = dict(item)
+    zh = item.pop("zh", None)
+    if lang == "en":
+        return item
+    zh = zh if isinstance(zh, dict) else {}
+    kind = str(item.get("kind"))
+    for field in TEXT_FIELDS.get(kind, ()) + OPTIONAL_TEXT_FIELDS.get(kind, ()):
+        if field not in zh or field not in item:
+            continue
+        if field == "series" and isinstance(item.get("series"), dict):
+            names = zh["series"]
+            item["series"] = {names.get(k, k): v for k, v in item["series"].items()}
+            if isinstance(item.get("bands"), dict):
+                item["bands"] = {names.get(k, k): v for k, v in item["bands"].items()}
+        else:
+            item[field] = zh[field]
+    item["untranslated"] = [f for f in TEXT_FIELDS.get(kind, ()) if f in item and f not in zh]
+    return item
+
+
+def _view(item: Mapping[str, Any], uid: str, lang: str) -> dict[str, Any]:
     kind = item.get("kind")
-    base = {"kind": kind, "note": item.get("note"), "test": item.get("test")}
+    base = {"kind": kind, "note": item.get("note"), "test": item.get("test"),
+            "untranslated": bool(item.get("untranslated"))}
     if kind == "text":
         return base | {"text": str(item.get("text", ""))}
     if kind == "number":
@@ -122,7 +156,7 @@ def _view(item: Mapping[str, Any], uid: str) -> dict[str, Any]:
         view = base | {"name": str(item.get("name", "")), "unit": item.get("unit")}
         if d == 0:
             return view | {"value": exact(value), "table": None}
-        return view | {"value": None, "table": _array_table("", value)}
+        return view | {"value": None, "table": _array_table("", value, lang=lang)}
     if kind == "table":
         columns = item.get("columns")
         rows = item.get("rows")
@@ -143,7 +177,7 @@ def _view(item: Mapping[str, Any], uid: str) -> dict[str, Any]:
                        "text": str(item.get("text", "")), "latex": str(item.get("latex", ""))}
     if kind == "counterexample":
         return base | {"title": str(item.get("title", "")),
-                       "tables": _counterexample_tables(item)}
+                       "tables": _counterexample_tables(item, lang)}
     if kind == "curve":
         key = json.dumps(item, sort_keys=True, ensure_ascii=False)
         return base | {"title": str(item.get("title", "")),
@@ -157,14 +191,15 @@ def _cached_svg(item_json: str, salt: str) -> str:
     return curve_svg(json.loads(item_json), salt=salt)
 
 
-def evidence_item(item: Any, uid: str) -> dict[str, Any]:
-    """The view of one evidence item; an ``error`` view when it cannot be rendered."""
+def evidence_item(item: Any, uid: str, lang: str = "en") -> dict[str, Any]:
+    """The view of one evidence item in ``lang``; an ``error`` view when it cannot be rendered."""
     if not isinstance(item, dict):
-        return {"kind": "error", "error": "the evidence item is not a JSON object",
-                "raw": fmt(item)[:2000], "test": None, "note": None}
+        return {"kind": "error", "error": text("render.not_object", lang), "detail": "",
+                "raw": fmt(item)[:2000], "test": None, "note": None, "untranslated": False}
     try:
-        return _view(item, uid)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        return {"kind": "error", "error": f"could not render this {item.get('kind')!r} item: "
-                f"{exc}", "raw": json.dumps(item, ensure_ascii=False)[:2000],
-                "test": item.get("test"), "note": None}
+        return _view(localised(item, lang), uid, lang)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        return {"kind": "error", "error": text("render.failed", lang, kind=item.get("kind")),
+                "detail": str(exc),
+                "raw": json.dumps(item, ensure_ascii=False)[:2000],
+                "test": item.get("test"), "note": None, "untranslated": False}
