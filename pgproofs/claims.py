@@ -531,11 +531,14 @@ METHODS_ZH: dict[str, str] = {
     "E": "CartPole 端到端训练",
 }
 
+#: Short names of the expected verdicts, for ``label.expected`` (as the English shows the
+#: id): 成立 = the notes are right; 勘误 = stated wrongly or too strongly; 精确化 = loose in the
+#: notes, made exact here; 阴性对照 = shown false on purpose.
 VERDICTS_ZH: dict[str, str] = {
-    "holds": "成立：讲义说法正确",
-    "erratum": "勘误：讲义原说法有误或过强",
-    "sharpened": "精确化：讲义说法不严谨，此处给出精确表述",
-    "negative-control": "阴性对照（negative control）：有意证明为假的陈述",
+    "holds": "成立",
+    "erratum": "勘误",
+    "sharpened": "精确化",
+    "negative-control": "阴性对照",
 }
 
 SOURCES_ZH: dict[str, str] = {

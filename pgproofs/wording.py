@@ -290,7 +290,7 @@ TEXT_ZH: dict[str, str] = {
     "claim.failed_test": "未通过：",
     "claim.tests": "{n} 个测试",
     "claim.recheck": "重新检验：",
-    "evidence.recorded_by": "记录者",
+    "evidence.recorded_by": "记录自",
     "evidence.counterexample": "反例：",
     "bench.heading": "基准测试",
     "bench.intro": "来自 benchmarks/ 的计时与比较，与检验分开测量（从不改变论断的状态）；比值都是"
