@@ -313,7 +313,7 @@ TEXT_ZH: dict[str, str] = {
     "cx.policy": "策略 \u03c0",
     "cx.behavior": "行为策略",
     "cx.probs": "{name}：动作概率 \u03c0(a | s)",
-    "cx.logits": "{name}：logits",
+    "cx.logits": "{name}：未归一化对数概率（logits）",
     "footer.methods": "方法：",
     "footer.generated": "由 pgproofs {version} 根据提交 {commit} 的证据生成。引用时请注明 pgproofs "
                         "版本和该提交（见 CITATION.cff）。",
