@@ -504,7 +504,7 @@ def test_ng4_kkt_solution_of_kl_constrained_step(evidence):
                   "sqrt(2 eps / g^T F^-1 g); with the notes' d^T F d the same solve gives "
                   "alpha^2 g^T F^-1 g / eps = 1; the ratio simplifies to sqrt(2). "
                   f"Control: the notes' step under the KL model is rejected with: {_reason(message)}",
-                  zh="均值为参数、精度矩阵为一般正定矩阵 F = L L^T 的二元高斯分布。SymPy 由其密度"
+                  zh="以均值为参数、精度矩阵为一般正定矩阵 F = L L^T 的二元高斯分布。SymPy 由其密度"
                      "推导出费舍尔信息矩阵（= F）以及一步 d 的 KL 散度，其泰勒展开的二次模型为 "
                      "1/2 d^T F d。对每种约束分别求解 KKT 问题 max d^T g s.t. 约束 <= eps（先把驻点"
                      "条件作为关于 d 的线性方程组求解，再由 lambda > 0 时约束取等号定出 lambda）："
@@ -632,7 +632,7 @@ def test_ng5_natural_step_is_invariant_to_reparametrisation_symbolically(evidenc
                   "theta by M M^T g. Example: Bernoulli logit theta = phi^3: the natural steps "
                   "agree, the plain step is scaled by 9 phi^4.",
                   zh="设 theta = h(phi)，雅可比矩阵 M 可逆：g_phi = M^T g，F_phi = M^T F M，所以在 "
-                     "phi 中走的自然梯度步使 theta 移动 M F_phi^-1 g_phi = F^-1 g，与直接在 theta 中"
+                     "phi 中走的自然梯度（natural gradient）步使 theta 移动 M F_phi^-1 g_phi = F^-1 g，与直接在 theta 中"
                      "走的一样；g^T F^-1 g 以及由它决定的 alpha 也不变。普通梯度步则使 theta 移动 "
                      "M M^T g。例子：伯努利分布的 logit theta = phi^3：两种参数化下的自然梯度步一致，"
                      "普通梯度步被放缩了 9 phi^4 倍。")

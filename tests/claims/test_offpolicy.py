@@ -319,8 +319,8 @@ def test_is3_off_policy_reinforce_unbiased_exact(evidence):
                   "that never takes an action the target takes.",
                   zh="check.assert_unbiased（在行为策略下精确枚举，atol 1e-9）在每个抽取的（MDP、"
                      "目标策略、行为策略）上都判定 W(tau) grad log pi_theta'(tau) r(tau) 无偏"
-                     "（unbiased），并拒绝颠倒的比值 pi_theta/pi_theta'，以及一个从不选择目标策略会"
-                     "选的某个动作的行为策略。")
+                     "（unbiased），并拒绝颠倒的比值 pi_theta/pi_theta'，以及这样一个行为策略：目标"
+                     "策略会选的某个动作，它从不选择。")
     evidence.number("max |bias| over drawn cases", max(biases),
                     zh={"name": "抽取的各样例上最大的 |偏差|"})
     evidence.number("drawn cases", len(biases), zh={"name": "抽取的样例数"})
@@ -584,7 +584,7 @@ def test_is5_dropping_future_ratios_bias_vanishes_as_policies_meet(evidence):
                      "sum_t E_theta'[grad log pi_theta' Q^theta_t]（即用行为策略来评估未来）；"
                      "逐决策（per-decision）估计量和一阶替代目标（first-order surrogate）都被这一"
                      "比较拒绝。因此偏差是 Q^theta - Q^theta' 的加权和：在 s = 0 处为 0，在其附近"
-                     "关于 s 线性（s = 1e-3 与 1e-4 处的 偏差/s 相差不到 1 %）；逐决策估计量在整个"
+                     "关于 s 线性（s = 1e-3 与 1e-4 处的偏差/s 相差不到 1 %）；逐决策估计量在整个"
                      "扫描范围内无偏。")
     # Monte Carlo companion at s = 4 (false-alarm probability <= 1e-6 per check, Bernstein +
     # union bound as in IS-3): the same check accepts per-decision and rejects dropping.
@@ -594,7 +594,7 @@ def test_is5_dropping_future_ratios_bias_vanishes_as_policies_meet(evidence):
     power = assert_power(imp.dropped_future_ratios, mdp, far, behaviour, n)
     rejects(check_monte_carlo_unbiased, imp.dropped_future_ratios, mdp, far, behaviour, n,
             seed=502 + SEED_OFFSET, match="Monte Carlo rejects")
-    evidence.number("bias / s near s = 0", slope[1], zh={"name": "s = 0 附近的 偏差 / s"})
+    evidence.number("bias / s near s = 0", slope[1], zh={"name": "s = 0 附近的偏差 / s"})
     evidence.number("Monte Carlo at s = 4: max exact |bias| / radius (dropped)", power,
                     note=f"{n} trajectories; per-decision accepted, dropped rejected",
                     zh={"name": "s = 4 处的蒙特卡洛检验：最大精确 |偏差| / 半径（丢弃未来比值）",
@@ -1154,7 +1154,7 @@ def test_is8_surrogate_gradient_first_order_and_trpo_bound(evidence):
                      "常数 c（s = 1e-3 与 1e-4 处相差不到 1 %）；以及 |J - L| <= 4 alpha^2 sum_t "
                      "gamma^(t-1) (t-1) eps_t，即 Schulman et al. 2015（TRPO）定理 1 的有限时域"
                      "版本，这里它相当宽松。对照：把当前步比值算两次（w_t^2）的替代目标被拒绝，"
-                     f"信息为：{_reason(message)}；仅用一阶接触检验也会拒绝它，"
+                     f"信息为：{_reason(message)}；仅用一阶接触检验（contact test）也会拒绝它，"
                      f"信息为：{_reason(contact_message)}")
     evidence.number("max |E g_surrogate - grad L| over drawn cases", max(errors),
                     zh={"name": "抽取的各样例上 max |E g_surrogate - grad L|"})
