@@ -18,6 +18,8 @@ from pgproofs import exact
 from pgproofs.advantage_checks import (assert_advantages_unbiased, assert_gae_matches_reference,
                                        assert_value_targets_unbiased)
 from pgproofs.mc_advantages import mc_advantage_test, mc_advantages_unbiased  # noqa: F401
+from pgproofs.loss_checks import assert_loss_unbiased  # noqa: F401
+from pgproofs.mc_loss import mc_loss_test, mc_loss_unbiased  # noqa: F401
 from pgproofs.mdp import Batch, FiniteMDP
 from pgproofs.policy import SoftmaxPolicy
 

@@ -30,6 +30,8 @@ import textwrap
 import traceback
 from pathlib import Path
 
+from pgproofs.loss_verify import add_loss_options, run_loss
+
 __all__ = ["load_target", "register", "run"]
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -85,6 +87,7 @@ def register(subparsers) -> None:
     parser.add_argument("--max-horizon", type=_positive, default=None, metavar="T",
                         help="longest horizon drawn (default 3 for batch size 1; the defaults "
                              "shrink as --batch-size grows so that enumeration stays quick)")
+    add_loss_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -201,6 +204,11 @@ def run_advantages(args) -> int:
 
 
 def run(args) -> int:
+    if args.loss:
+        return run_loss(args)
+    if args.module is not None or args.reduction != "mean":
+        print("pgproofs verify: error: --module and --reduction need --loss", file=sys.stderr)
+        return EXIT_USAGE
     if args.advantages:
         return run_advantages(args)
     if args.gae or args.lam is not None:
