@@ -164,12 +164,21 @@ def _verify(capsys, *args):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_verify_loss_rejects_a_bug_with_its_shrunk_case(capsys):
     code, out, err = _verify(capsys, "pgproofs.loss_bugs:sign_flip", "--loss", "--module",
                              "pgproofs.policy_losses:mlp", "--max-examples", "5")
     assert code == 1 and "FAIL: pgproofs.loss_bugs:sign_flip is biased" in out, out + err
     assert "minimal case: S=1" in out and "n_steps=1, n_envs=1" in out
     assert "largest bias at parameter" in out
+
+
+def test_verify_loss_crash_is_a_failure(capsys, tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text("def loss(module, buf, critic):\n    raise RuntimeError('boom')\n")
+    code, out, _ = _verify(capsys, f"{path}:loss", "--loss", "--module",
+                           "pgproofs.policy_losses:mlp", "--max-examples", "3")
+    assert code == 1 and "raised RuntimeError: boom" in out, out
 
 
 @pytest.mark.slow
