@@ -40,7 +40,7 @@ from pgproofs import discounted
 from pgproofs.episodic import EpisodicMDP
 from pgproofs.policy import SoftmaxPolicy
 
-__all__ = ["LossTarget", "REDUCTIONS", "discounted_state_weights", "exact_loss_target",
+__all__ = ["LossTarget", "REDUCTIONS", "check_row_independent", "discounted_state_weights", "exact_loss_target",
            "float64_module", "module_policy", "observation_features", "visit_weights"]
 
 REDUCTIONS = ("mean", "sum")
@@ -80,6 +80,28 @@ def _logits(module, features: np.ndarray, n_actions: int):
         raise ValueError(f"module: maps ({features.shape[0]}, {features.shape[1]}) observations to "
                          f"{shape}, expected logits of shape {(features.shape[0], n_actions)}")
     return out
+
+
+def check_row_independent(module, features: np.ndarray) -> None:
+    """ValueError unless module(x) is deterministic and row by row (no batch statistics).
+
+    The target evaluates the module on every state's features at once while
+    a loss evaluates it on a buffer's batch; both must give each row the same
+    logits. Dropout left in training mode (two calls differ) and batch
+    normalisation in training mode (adding a row changes the others) fail here.
+    """
+    import torch
+
+    x = torch.tensor(features)
+    with torch.no_grad():
+        first, again = module(x), module(x)
+        grown = module(torch.cat([x, x[:1] + 1.0]))[: len(x)]
+    if not torch.equal(first, again):
+        raise ValueError("module: two calls on the same observations differ (dropout or other "
+                         "randomness in training mode?); call module.eval() or remove it")
+    if not torch.allclose(first, grown, rtol=0, atol=1e-12):
+        raise ValueError("module: a row's logits depend on the other rows of the batch (batch "
+                         "normalisation in training mode?); the loss check needs row-wise logits")
 
 
 def module_policy(module, mdp: EpisodicMDP, features: np.ndarray) -> SoftmaxPolicy:
@@ -182,6 +204,7 @@ def exact_loss_target(module, mdp: EpisodicMDP, observe=None, n_steps: int = 1, 
         raise ValueError(f"reduction: must be one of {REDUCTIONS}, got {reduction!r}")
     features = observation_features(mdp, observe)
     policy = module_policy(module, mdp, features)
+    check_row_independent(module, features)
     visits = visit_weights(mdp, policy, n_steps) * n_envs
     weights = visits / (n_steps * n_envs) if reduction == "mean" else visits
     adv = discounted.advantages(mdp, policy)

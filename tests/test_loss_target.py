@@ -112,3 +112,15 @@ def test_target_validates_arguments():
         exact_loss_target(float64_module(linear(3, 3)), WITNESS, None, 2, 1)
     with pytest.raises(ValueError, match="module: expected a torch.nn.Module"):
         float64_module(lambda x: x)
+
+
+@pytest.mark.parametrize("layer, match", [(torch.nn.Dropout(0.5), "two calls"),
+                                          (torch.nn.BatchNorm1d(4), "depend on the other rows")])
+def test_modules_with_randomness_or_batch_statistics_are_refused(layer, match):
+    torch.manual_seed(0)
+    module = float64_module(torch.nn.Sequential(torch.nn.Linear(3, 4), layer,
+                                                torch.nn.Linear(4, 2)))
+    with pytest.raises(ValueError, match=match):
+        exact_loss_target(module, WITNESS, None, 2, 1)
+    module.eval()  # the same network in evaluation mode is row-wise and deterministic
+    exact_loss_target(module, WITNESS, None, 2, 1)
