@@ -634,7 +634,7 @@ def test_vr5_batch_mean_baseline_factor_symbolic(evidence):
                      "g_i R_j 在 i = j 时换成 E[gR]，否则换成 E[g] E[R]，再对求和求值：批均值给出 "
                      "(N-1)/N (E[gR] - E[g] E[R])，留一法给出 E[gR] - E[g] E[R]；由 E[g] = 0"
                      "（VR-1），两者的因子分别为 (N-1)/N 和 1。在奖励为符号的伯努利-logit 多臂老虎机"
-                     "上枚举所有 N 元组，对 N = 2, 3 确认了这两个结果。被同一检查拒绝的："
+                     "上枚举所有 N 元组，对 N = 2, 3 确认了这两个结果。同一检查拒绝了以下两项："
                      + "；".join(messages))
     record_expressions(evidence, general, ["batch_mean_estimator", "batch_mean_expectation",
                                            "batch_mean_ratio", "leave_one_out_estimator",
@@ -812,8 +812,8 @@ def test_vr6_optimal_baseline_minimises_each_component_exactly(evidence):
                   zh="在 Hypothesis 抽取的 25 个 MDP 上，通过枚举轨迹算出 G (R - b) 每个分量的精确"
                      "方差：对 b = 0、一个随机抽取的常数和平均回报 E[R]，它都恰好比动态规划给出的 "
                      "b* = E[G_k^2 R] / E[G_k^2] 处的方差多出 E[G_k^2] (b - b*_k)^2（E[G_k^2] 也由"
-                     "枚举得到）；最优基线估计量是无偏的。在多臂老虎机上，同一检查拒绝以平均回报作为"
-                     "方差最小化者：" + message)
+                     "枚举得到）；最优基线估计量是无偏的。在多臂老虎机上，同一检查拒绝把平均回报当作"
+                     "使方差最小的基线：" + message)
     evidence.number("largest Var(b*) - Var(b) over the drawn cases (<= 0)", worst[0],
                     zh={"name": "抽取的各情形中最大的 Var(b*) - Var(b)（<= 0）"})
     star_row = [b_star.ravel().tolist(), star_var.tolist()]
