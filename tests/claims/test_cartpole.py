@@ -287,28 +287,28 @@ def test_e2e2_reward_to_go_and_baseline_lower_gradient_variance(evidence):
     """
     snaps = _train("rtg-baseline", FAST_SEED)[1]
     rows, rows_zh = [], []
-    zh = ESTIMATOR_ZH
+    name_zh = ESTIMATOR_ZH
     for worse, better in COMPARISONS[:2]:
         z = check_lowers_variance(snaps, worse, better)
         rows.append([f"{worse} -> {better}", z, "lower: accepted"])
-        rows_zh.append([f"{zh[worse]} -> {zh[better]}", z, "更低：通过"])
+        rows_zh.append([f"{name_zh[worse]} -> {name_zh[better]}", z, "更低：通过"])
     z = check_lowers_variance(snaps, ANTI, "reward-to-go")
     rows.append([f"{ANTI} -> reward-to-go", z,
                  "lower: accepted (the control is significantly worse)"])
-    rows_zh.append([f"{zh[ANTI]} -> {zh['reward-to-go']}", z, "更低：通过（对照组显著更差）"])
+    rows_zh.append([f"{name_zh[ANTI]} -> {name_zh['reward-to-go']}", z, "更低：通过（对照组显著更差）"])
     for worse, better in [("reward-to-go", ANTI)] + [(b, a) for a, b in COMPARISONS[:2]]:
         message = rejects(check_lowers_variance, snaps, worse, better,
                           match="did not lower the variance")
         z = pooled_z(snaps, worse, better)
         rows.append([f"{worse} -> {better}", z, rejected(message)])
-        rows_zh.append([f"{zh[worse]} -> {zh[better]}", z, rejected(message, zh=True)])
+        rows_zh.append([f"{name_zh[worse]} -> {name_zh[better]}", z, rejected(message, zh=True)])
     steps = [s["env_steps"] for s in snaps]
     names = list(snaps[0]["variance"])
     evidence.curve("gradient variance (trace of covariance) per episode, same episodes",
                    x=steps, series={n: [s["variance"][n] for s in snaps] for n in names},
                    xlabel="environment steps of training", ylabel="tr Cov[g]", logy=True,
                    zh={"title": "单个回合梯度的方差（协方差矩阵的迹），各估计量用同一批回合",
-                       "series": {n: zh[n] for n in names},
+                       "series": {n: name_zh[n] for n in names},
                        "xlabel": "训练的环境步数", "ylabel": "tr Cov[g]"})
     evidence.table(f"variance ratios at each snapshot ({VARIANCE_EPISODES} episodes each)",
                    ["env steps", "mean episode length", "rtg / full", "baseline / rtg",
