@@ -1,7 +1,9 @@
 """CartPole-v1 benchmark: the four pgproofs learners against SB3 PPO, same seeds, same protocol.
 
-    python benchmarks/cartpole.py [--seeds 10] [--out reports/bench-cartpole.json]
+    python benchmarks/cartpole.py [--seeds 10] [--seed-sets tuning held-out]
+                                  [--out reports/bench-cartpole.json]
                                   [--plot reports/bench-cartpole.svg] [--no-sb3]
+                                  [--workers N | --serial | --ray ADDRESS]
 
 Every learner, ours and Stable-Baselines3 PPO with the RL Zoo CartPole-v1
 hyperparameters (8 envs, n_steps 32, batch 256, 20 epochs, gamma 0.98,
@@ -12,10 +14,17 @@ mean is >= 475; a confirmed run stops. Env steps and training wall time
 (evaluation excluded) are counted up to the confirmed evaluation; a run that
 is not solved by 100k steps counts as infinite in the medians.
 
-One torch thread. Seeds run in the outer loop and learners in the inner one,
-so a change in machine load during the run touches every learner alike; wall
-times are only compared within one run (ratios to SB3 PPO). SB3 is the
-optional ``bench`` extra: ``pip install -e .[bench]``.
+Two seed sets: the defaults were tuned on seeds 0-9 ("tuning"); verdicts use
+the held-out seeds 1000-1009 ("held-out"), which the top-level summary of the
+JSON reports; each set has its own summary under "seed_sets".
+
+Every (learner, seed) run is one job of a ``pgproofs.sweep`` grid with one
+torch thread, on a local process pool by default (``--workers N``),
+``--serial``, or Ray (``--ray local|auto|HOST:PORT``). Jobs start seed by seed
+(all learners of a seed, then the next), so a change in machine load during
+the run touches every learner alike; wall times are only compared within one
+run (ratios to SB3 PPO), and on a pool they include the contention of the
+other workers. SB3 is the optional ``bench`` extra: ``pip install -e .[bench]``.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pgproofs import sweep
 from pgproofs.cartpole import ALGOS
 from pgproofs.cartpole.evaluate import Evaluator, SolvedProtocol, curve_on_grid
 from pgproofs.cartpole.learner import Config, train
@@ -38,6 +48,30 @@ from pgproofs.evidence import jsonable
 MAX_STEPS = 100_000
 SB3 = "sb3-ppo"
 TARGETS = ("rtg-baseline", "npg")  # the learners the acceptance criteria are about
+SEED_SETS = {"tuning": 0, "held-out": 1000}   # first seed of each set
+TIMING_KEYS = ("wall_s", "seconds")           # what may differ between executors
+
+
+def run_learner(config: dict, seed: int) -> dict:
+    """One sweep job: the learner ``config["algo"]`` (ours or SB3 PPO) on ``seed``."""
+    return run_sb3_ppo(seed) if config["algo"] == SB3 else run_ours(config["algo"], seed)
+
+
+def without_timing(run):
+    """A run's JSON without wall times: what must be identical on every executor."""
+    if isinstance(run, dict):
+        return {k: without_timing(v) for k, v in run.items()
+                if not any(k == t or k.endswith("_" + t) for t in TIMING_KEYS)}
+    if isinstance(run, list):
+        return [without_timing(v) for v in run]
+    return run
+
+
+def run_sweep(learners, seeds, **run_options) -> sweep.Sweep:
+    """Every learner x seed, started seed-major; outcomes in grid order (learner-major)."""
+    jobs = sweep.grid([{"algo": a} for a in learners], seeds)
+    order = sorted(jobs, key=lambda j: (j.index % len(seeds), j.index))
+    return sweep.run(run_learner, order, desc="cartpole", **run_options)
 
 
 def run_ours(algo: str, seed: int) -> dict:
@@ -174,30 +208,14 @@ def versions() -> dict:
     return out
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--out", type=Path, default=Path("reports/bench-cartpole.json"))
-    ap.add_argument("--plot", type=Path, default=Path("reports/bench-cartpole.svg"))
-    ap.add_argument("--no-sb3", action="store_true", help="skip SB3 PPO (not installed)")
-    args = ap.parse_args(argv)
-    if args.seeds < 1:
-        ap.error(f"--seeds must be >= 1, got {args.seeds}")
-    torch.set_num_threads(1)
-    learners = list(ALGOS) + ([] if args.no_sb3 else [SB3])
-    runs: dict[str, list[dict]] = {a: [] for a in learners}
-    load_before = os.getloadavg()
-    start = time.perf_counter()
-    for seed in range(args.seeds):
-        for algo in learners:
-            r = run_sb3_ppo(seed) if algo == SB3 else run_ours(algo, seed)
-            runs[algo].append(r)
-            print(f"seed {seed} {algo:<13} solved={r['solved']!s:<5} steps={r['env_steps']:>7,} "
-                  f"wall={r['wall_s']:6.2f}s eval={r['eval_return_mean']:.1f}", flush=True)
+def report_seed_set(name: str, runs: dict[str, list[dict]]) -> dict:
+    """Summary, acceptance and table of one seed set; printed as well."""
     summary = {a: summarise(rs) for a, rs in runs.items()}
     ref = summary.get(SB3)
     acceptance = {}
     for a in TARGETS:
+        if a not in summary:
+            continue
         s = summary[a]
         acceptance[a] = {
             "solved_at_least_9_of_10": s["solved"] >= 0.9 * s["seeds"],
@@ -207,18 +225,64 @@ def main(argv=None) -> int:
             "wall_ratio_to_sb3_ppo": (None if ref is None
                                       else s["median_wall_s"] / ref["median_wall_s"])}
     text = table(summary, ref)
-    print(text)
+    seeds = [r["seed"] for r in next(iter(runs.values()))]
+    print(f"\n{name} seeds {seeds[0]}-{seeds[-1]}\n{text}")
     print(json.dumps(jsonable(acceptance), indent=1))
+    return {"seeds": seeds, "summary": summary, "acceptance": acceptance, "table": text,
+            "runs": runs}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=10, help="seeds per seed set")
+    ap.add_argument("--seed-sets", nargs="+", choices=list(SEED_SETS),
+                    default=list(SEED_SETS), help="tuning: 0, 1, ...; held-out: 1000, 1001, ...")
+    ap.add_argument("--algos", nargs="+", choices=list(ALGOS) + [SB3], default=None,
+                    help="learners to run (default: all four and SB3 PPO)")
+    ap.add_argument("--out", type=Path, default=Path("reports/bench-cartpole.json"))
+    ap.add_argument("--plot", type=Path, default=Path("reports/bench-cartpole.svg"))
+    ap.add_argument("--no-sb3", action="store_true", help="skip SB3 PPO (not installed)")
+    sweep.add_arguments(ap)
+    args = ap.parse_args(argv)
+    if args.seeds < 1:
+        ap.error(f"--seeds must be >= 1, got {args.seeds}")
+    torch.set_num_threads(1)
+    learners = args.algos or (list(ALGOS) + [SB3])
+    learners = [a for a in learners if not (args.no_sb3 and a == SB3)]
+    seeds = [SEED_SETS[name] + i for name in args.seed_sets for i in range(args.seeds)]
+    load_before = os.getloadavg()
+    start = time.perf_counter()
+    result = run_sweep(learners, seeds, **sweep.options(args))
+    for o in result.outcomes:
+        if o.ok:
+            r = o.value
+            print(f"seed {r['seed']} {r['algo']:<13} solved={r['solved']!s:<5} "
+                  f"steps={r['env_steps']:>7,} wall={r['wall_s']:6.2f}s "
+                  f"eval={r['eval_return_mean']:.1f}")
+    if result.failures:  # a median over fewer seeds than stated would be a false figure
+        raise sweep.SweepError(result.failures)
+    by_algo = dict(zip(learners, np.array(result.values(), dtype=object).reshape(
+        len(learners), len(seeds)).tolist()))
+    sets = {}
+    for name in args.seed_sets:
+        first = SEED_SETS[name]
+        sets[name] = report_seed_set(name, {a: [r for r in rs if first <= r["seed"] < first +
+                                                args.seeds] for a, rs in by_algo.items()})
+    main_set = sets.get("held-out") or next(iter(sets.values()))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(jsonable({
         "benchmark": "cartpole", "protocol": vars(SolvedProtocol()) | {"max_env_steps": MAX_STEPS},
-        "summary": summary, "acceptance": acceptance, "table": text, "runs": runs,
+        "seed_set": "held-out" if "held-out" in sets else next(iter(sets)),
+        **main_set, "seed_sets": sets,
         "meta": {"torch_threads": torch.get_num_threads(), "versions": versions(),
                  "python": platform.python_version(), "machine": platform.machine(),
                  "cpu_count": os.cpu_count(), "loadavg_before": load_before,
-                 "loadavg_after": os.getloadavg(),
+                 "loadavg_after": os.getloadavg(), "sweep": result.meta(),
                  "total_s": time.perf_counter() - start}}), indent=1))
-    plot(runs, args.plot)
+    plot(main_set["runs"], args.plot)
+    for name, data in sets.items():
+        if data is not main_set:
+            plot(data["runs"], args.plot.with_name(f"{args.plot.stem}-{name}{args.plot.suffix}"))
     print(f"wrote {args.out} and {args.plot}")
     return 0
 

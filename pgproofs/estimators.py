@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from pgproofs import exact, returns, variance
-from pgproofs.check import Moments
 from pgproofs.mdp import Batch, FiniteMDP
+from pgproofs.moments import Moments
 from pgproofs.policy import SoftmaxPolicy
 
 __all__ = [

@@ -29,8 +29,9 @@ TEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "curve": ("title", "xlabel", "ylabel", "note", "series"),
 }
 #: Prose a translation may give but need not: a table's rows, when its cells
-#: hold words (control names) rather than numbers and quoted check messages.
-OPTIONAL_TEXT_FIELDS: dict[str, tuple[str, ...]] = {"table": ("rows",)}
+#: hold words (control names) rather than numbers and quoted check messages, and
+#: an expression's name when it is a phrase rather than a symbol.
+OPTIONAL_TEXT_FIELDS: dict[str, tuple[str, ...]] = {"table": ("rows",), "expression": ("name",)}
 
 
 def _zh_shape_error(field: str, en: Any, zh: Any) -> str | None:

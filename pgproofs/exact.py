@@ -16,12 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pgproofs.discounted import advantages, discounted_values, q_values
 from pgproofs.mdp import Batch, FiniteMDP
 from pgproofs.policy import SoftmaxPolicy
 
 __all__ = [
-    "Trajectories", "count_trajectories", "enumerate_trajectories", "policy_gradient", "state_distributions",
-    "value", "values_to_go",
+    "Trajectories", "advantages", "count_trajectories", "discounted_values", "enumerate_trajectories",
+    "policy_gradient", "q_values", "state_distributions", "value", "values_to_go",
 ]
 
 

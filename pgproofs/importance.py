@@ -44,10 +44,10 @@ from pgproofs.returns import reward_to_go
 
 __all__ = [
     "WeightMoments", "conditional_prefix_weight_moments", "double_counted",
-    "dropped_future_ratios", "first_order_surrogate", "log_importance_ratios",
+    "dropped_future_ratios", "dropped_future_ratios_mean", "first_order_surrogate", "log_importance_ratios",
     "max_tv_distance", "off_policy_reinforce", "per_decision", "per_step_second_moments",
     "prefix_weights", "state_marginal_ratio", "surrogate_error_bound", "surrogate_gradient",
-    "surrogate_value", "trajectory_weights", "variance_growth_rate", "weight_moments",
+    "surrogate_gap_decomposition", "surrogate_value", "trajectory_weights", "variance_growth_rate", "weight_moments",
 ]
 
 
@@ -380,6 +380,42 @@ def surrogate_gradient(mdp: FiniteMDP, policy: SoftmaxPolicy,
     discounts = mdp.discount ** np.arange(mdp.horizon)
     centred = q - np.einsum("sa,tsa->ts", policy.probs, q)[:, :, None]
     return policy.probs * np.einsum("t,ts,tsa->sa", discounts, d, centred)
+
+
+def dropped_future_ratios_mean(mdp: FiniteMDP, policy: SoftmaxPolicy,
+                               behavior: SoftmaxPolicy) -> np.ndarray:
+    """E_theta[dropped_future_ratios] by DP; (S, A) (IS-5).
+
+    W_{1:t} turns the behaviour's law of (s_t, a_t) into the target's, while the
+    rewards after t still follow the behaviour's actions, so
+        E = sum_t gamma^(t-1) E_{p_theta'(s_t, a_t)}[grad log pi_theta'(a_t|s_t) Q^theta_t(s_t, a_t)]
+          = sum_t gamma^(t-1) p_theta'(s_t = s) pi'(a|s) (Q^theta_t(s, a) - sum_b pi'(b|s) Q^theta_t(s, b)).
+    With Q^theta' in place of Q^theta this is grad J(theta'): the bias is the
+    same sum over Q^theta - Q^theta', which is O(|theta' - theta|).
+    """
+    _check_pair(mdp, policy, behavior)
+    d = exact.state_distributions(mdp, policy)
+    q, _ = _advantages(mdp, behavior)
+    discounts = mdp.discount ** np.arange(mdp.horizon)
+    centred = q - np.einsum("sa,tsa->ts", policy.probs, q)[:, :, None]
+    return policy.probs * np.einsum("t,ts,tsa->sa", discounts, d, centred)
+
+
+def surrogate_gap_decomposition(mdp: FiniteMDP, policy: SoftmaxPolicy,
+                                behavior: SoftmaxPolicy) -> np.ndarray:
+    """Per step t, gamma^(t-1) sum_s (p_theta'(s_t = s) - p_theta(s_t = s)) Abar_t(s); (T,) (IS-8).
+
+    Abar_t(s) = sum_a pi'(a|s) A^theta_t(s, a). By the performance-difference
+    lemma J(theta') - J(theta) = sum_t gamma^(t-1) E_{p_theta'(s_t)}[Abar_t], and
+    L_theta(theta') - J(theta) is the same sum under p_theta(s_t), so the sum of
+    this array is exactly J(theta') - L_theta(theta'): the error of the
+    surrogate is the state-marginal shift that the notes drop, nothing else.
+    """
+    _check_pair(mdp, policy, behavior)
+    shift = exact.state_distributions(mdp, policy) - exact.state_distributions(mdp, behavior)
+    _, adv = _advantages(mdp, behavior)
+    abar = np.einsum("sa,tsa->ts", policy.probs, adv)
+    return mdp.discount ** np.arange(mdp.horizon) * np.einsum("ts,ts->t", shift, abar)
 
 
 def max_tv_distance(policy: SoftmaxPolicy, behavior: SoftmaxPolicy) -> float:

@@ -18,12 +18,14 @@ __all__ = ["Batch", "FiniteMDP"]
 PROB_ATOL = 1e-9
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
+def readonly(a: np.ndarray) -> np.ndarray:
+    """``a`` itself, made read-only (the models copy their inputs, then freeze them)."""
     a.setflags(write=False)
     return a
 
 
-def _probabilities(name: str, p: np.ndarray) -> None:
+def check_probabilities(name: str, p: np.ndarray) -> None:
+    """ValueError naming ``name`` unless every row of ``p`` is a probability vector."""
     if not np.all(np.isfinite(p)):
         raise ValueError(f"{name}: contains non-finite entries")
     if np.any(p < 0):
@@ -100,8 +102,8 @@ class FiniteMDP:
             raise ValueError("transitions: needs at least one action")
         if rewards.shape != (S, A):
             raise ValueError(f"rewards: expected shape (S, A) = {(S, A)}, got {rewards.shape}")
-        _probabilities("initial", initial)
-        _probabilities("transitions", transitions)
+        check_probabilities("initial", initial)
+        check_probabilities("transitions", transitions)
         if not np.all(np.isfinite(rewards)):
             raise ValueError("rewards: contains non-finite entries")
         if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)):
@@ -111,15 +113,15 @@ class FiniteMDP:
         discount = float(discount)
         if not (0.0 <= discount <= 1.0):
             raise ValueError(f"discount: must lie in [0, 1], got {discount}")
-        self.initial = _readonly(initial)
-        self.transitions = _readonly(transitions)
-        self.rewards = _readonly(rewards)
+        self.initial = readonly(initial)
+        self.transitions = readonly(transitions)
+        self.rewards = readonly(rewards)
         self.horizon = int(horizon)
         self.discount = discount
         # Cumulative tables for inverse-CDF sampling; the last column is pinned to 1 so
         # rounding can never push a uniform draw past the final outcome.
-        self._cum_initial = _pinned_cumsum(initial)
-        self._cum_transitions = _pinned_cumsum(transitions.reshape(S * A, S))
+        self._cum_initial = pinned_cumsum(initial)
+        self._cum_transitions = pinned_cumsum(transitions.reshape(S * A, S))
 
     @property
     def n_states(self) -> int:
@@ -153,27 +155,28 @@ class FiniteMDP:
         if not isinstance(rng, np.random.Generator):
             raise ValueError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
         A, T = self.n_actions, self.horizon
-        cum_pi = _pinned_cumsum(policy.probs)
+        cum_pi = pinned_cumsum(policy.probs)
         states = np.empty((n, T), dtype=np.int64)
         actions = np.empty((n, T), dtype=np.int64)
-        s = _draw(self._cum_initial[None, :], rng.random(n))
+        s = draw_from_cumsum(self._cum_initial[None, :], rng.random(n))
         for t in range(T):
-            a = _draw(cum_pi[s], rng.random(n))
+            a = draw_from_cumsum(cum_pi[s], rng.random(n))
             states[:, t] = s
             actions[:, t] = a
             if t + 1 < T:
-                s = _draw(self._cum_transitions[s * A + a], rng.random(n))
+                s = draw_from_cumsum(self._cum_transitions[s * A + a], rng.random(n))
         return Batch(states, actions, self.rewards[states, actions],
                      policy.log_probs[states, actions], self.discount)
 
 
-def _pinned_cumsum(p: np.ndarray) -> np.ndarray:
+def pinned_cumsum(p: np.ndarray) -> np.ndarray:
+    """Cumulative sums along the last axis with the last entry exactly 1 (for draw_from_cumsum)."""
     c = np.cumsum(p, axis=-1)
     c[..., -1] = 1.0
     return c
 
 
-def _draw(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
+def draw_from_cumsum(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Index of the first cumulative entry exceeding u, row by row.
 
     Counting entries <= u skips zero-probability outcomes, whose cumulative

@@ -52,8 +52,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pgproofs import check, exact
+from pgproofs import exact
 from pgproofs.mdp import Batch, FiniteMDP
+from pgproofs.moments import MAX_TUPLES, estimate, exact_moments
 from pgproofs.policy import SoftmaxPolicy
 
 __all__ = [
@@ -118,7 +119,7 @@ def estimates_on(estimator, trajectories: Batch, policy: SoftmaxPolicy,
     """The estimates on consecutive batches of ``batch_size`` of ``trajectories``: (n, S, A).
 
     An estimator with ``per_trajectory`` (its output being the batch mean of
-    those terms, as in ``check.exact_moments``) is evaluated in one vectorised
+    those terms, as in ``moments.exact_moments``) is evaluated in one vectorised
     call; any other is called once per batch.
     """
     batch_size = _positive_int("batch_size", batch_size)
@@ -137,7 +138,7 @@ def estimates_on(estimator, trajectories: Batch, policy: SoftmaxPolicy,
             raise ValueError("estimator.per_trajectory: returned non-finite entries")
         return g.reshape(n_batches, batch_size, S, A).mean(axis=1)
     rows = np.arange(n_batches * batch_size).reshape(n_batches, batch_size)
-    return np.stack([check._estimate(estimator, trajectories.take(r), policy) for r in rows])
+    return np.stack([estimate(estimator, trajectories.take(r), policy) for r in rows])
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ class MCResult:
                 f"adjusted p-value {self.p_value:.3g}")
 
 
-def _bernstein(dev, var, n, width, delta_levels):
+def bernstein_pvalues(dev, var, n, width, delta_levels):
     """Per-component p-values and half-widths of the two-sided empirical Bernstein test."""
     c1 = np.sqrt(2.0 * var / n)
     c2 = 7.0 * width / (3.0 * (n - 1))
@@ -190,7 +191,7 @@ def _bernstein(dev, var, n, width, delta_levels):
     return p, half_width
 
 
-def _student_t(dev, stderr, n, delta_levels):
+def student_t_pvalues(dev, stderr, n, delta_levels):
     from scipy.special import stdtr, stdtrit
 
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -233,10 +234,10 @@ def mc_bias_test(estimator, mdp: FiniteMDP, policy: SoftmaxPolicy, *, n_batches:
             i, s, a = (int(k) for k in np.argwhere(outside)[0])
             raise ValueError(f"bound: estimate {g[i, s, a]:.6g} at logits[{s}, {a}] (batch {i}) "
                              f"lies outside [-{B[s, a]:g}, {B[s, a]:g}]; the stated bound is false")
-        p, half_width = _bernstein(dev, var, n, 2.0 * B, delta_levels)
+        p, half_width = bernstein_pvalues(dev, var, n, 2.0 * B, delta_levels)
         method, guarantee = "bernstein", "finite-sample"
     else:
-        p, half_width = _student_t(dev, stderr, n, delta_levels)
+        p, half_width = student_t_pvalues(dev, stderr, n, delta_levels)
         method, guarantee = "student-t", "asymptotic"
     worst = tuple(int(k) for k in np.unravel_index(np.argmin(p), p.shape))
     p_value = float(min(1.0, m * p.min()))
@@ -295,10 +296,10 @@ def compare_variance(est_a, est_b, mdp: FiniteMDP, policy: SoftmaxPolicy, *,
                      behavior: SoftmaxPolicy | None = None, batch_size: int = 1,
                      n_batches: int = 10_000, rng: np.random.Generator | None = None,
                      alpha: float = 1e-6, rtol: float = 1e-9,
-                     max_tuples: int = check.MAX_TUPLES) -> VarianceComparison:
+                     max_tuples: int = MAX_TUPLES) -> VarianceComparison:
     """Compare E||g - E g||^2 of two estimators on batches of ``batch_size``.
 
-    Exact (``check.exact_moments``) when the batches can be enumerated within
+    Exact (``moments.exact_moments``) when the batches can be enumerated within
     ``max_tuples``: verdict "equal" when the totals agree within ``rtol``
     (relative). Otherwise Monte Carlo on ``n_batches`` batches shared by both
     estimators (paired, which cancels most of the sampling noise): each total
@@ -317,8 +318,8 @@ def compare_variance(est_a, est_b, mdp: FiniteMDP, policy: SoftmaxPolicy, *,
         raise ValueError(f"rtol: must be >= 0, got {rtol}")
     n_tuples = exact.count_trajectories(mdp, behav) ** batch_size
     if n_tuples <= max_tuples:
-        va, vb = (check.exact_moments(est, mdp, policy, behavior, batch_size,
-                                      max_tuples=max_tuples).total_variance
+        va, vb = (exact_moments(est, mdp, policy, behavior, batch_size,
+                                max_tuples=max_tuples).total_variance
                   for est in (est_a, est_b))
         if abs(va - vb) <= rtol * max(abs(va), abs(vb)):
             verdict = "equal"

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from pgproofs.mdp import FiniteMDP
 from pgproofs.policy import SoftmaxPolicy
 
-__all__ = ["distributions", "finite_mdps", "mdps_and_policies", "random_mdp", "random_policy",
+__all__ = ["distributions", "episodic_cases", "episodic_mdps", "finite_mdps", "mdps_and_policies", "random_mdp", "random_policy",
            "softmax_policies"]
 
 
@@ -175,3 +175,76 @@ def random_policy(rng: np.random.Generator, n_states: int, n_actions: int, *,
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
     return SoftmaxPolicy(scale * rng.normal(size=(n_states, n_actions)))
+
+
+# ---- episodic MDPs (issue 13: checking advantage code) ----------------------
+
+_DISCOUNTS = st.sampled_from([0.0, 0.5, 0.9]) | st.floats(0.0, 0.99, allow_subnormal=False)
+
+
+@st.composite
+def episodic_mdps(draw, *, states: tuple[int, int] = (1, 2), actions: tuple[int, int] = (1, 2),
+                  terminal_states: tuple[int, int] = (0, 1), time_limit: tuple[int, int] = (1, 3),
+                  discount: float | None = None, reward_scale: float = 2.0):
+    """An EpisodicMDP: ``states`` non-terminal states plus ``terminal_states`` terminal ones.
+
+    Terminal states are drawn reachable or not (a transition row may or may not
+    put mass on them); the time limit is drawn from ``time_limit`` so that it
+    falls both below and above a buffer's n_steps; the discount is drawn in
+    [0, 0.99] (0, 0.5 and 0.9 included) unless given. Episodes start in
+    non-terminal states only, as EpisodicMDP requires. Terminal rows loop on
+    themselves and have reward 0 (they are never used).
+    """
+    from pgproofs.episodic import EpisodicMDP
+
+    _check_range("states", *states, least=1)
+    _check_range("actions", *actions, least=1)
+    _check_range("terminal_states", *terminal_states, least=0)
+    _check_range("time_limit", *time_limit, least=1)
+    if discount is not None and not (0.0 <= discount < 1.0):
+        raise ValueError(f"discount: must lie in [0, 1), got {discount}")
+    if not reward_scale > 0:
+        raise ValueError(f"reward_scale: must be > 0, got {reward_scale}")
+    live = draw(st.integers(*states))
+    dead = draw(st.integers(*terminal_states))
+    S, A = live + dead, draw(st.integers(*actions))
+    initial = np.concatenate([_draw_distribution(draw, live, True), np.zeros(dead)])
+    rows = []
+    for s in range(S):
+        for _ in range(A):
+            if s >= live:
+                rows.append(np.eye(S)[s])
+            else:
+                rows.append(_draw_distribution(draw, S, True))
+    transitions = np.array(rows).reshape(S, A, S)
+    rewards = np.zeros((S, A))
+    rewards[:live] = np.array(draw(_reward_lists(live * A, float(reward_scale)))).reshape(live, A)
+    gamma = draw(_DISCOUNTS) if discount is None else float(discount)
+    return EpisodicMDP(initial, transitions, rewards, np.arange(S) >= live, gamma,
+                       draw(st.integers(*time_limit)))
+
+
+@st.composite
+def episodic_cases(draw, *, n_steps: tuple[int, int] = (1, 4), n_envs: tuple[int, int] = (1, 2),
+                   max_buffers: int = 1500, mdps: st.SearchStrategy | None = None):
+    """(mdp, policy, n_steps, n_envs) with every buffer enumerable in milliseconds.
+
+    n_steps and n_envs are drawn from the inclusive ranges; when the case
+    would have more than ``max_buffers`` buffers, n_steps is lowered (never
+    below 1) until it fits, so no draw is rejected. A case that still has
+    too many buffers at n_steps = 1 raises ValueError (choose smaller MDPs).
+    """
+    from pgproofs import rollouts
+
+    _check_range("n_steps", *n_steps, least=1)
+    _check_range("n_envs", *n_envs, least=1)
+    mdp = draw(episodic_mdps() if mdps is None else mdps)
+    policy = draw(softmax_policies((mdp.n_states, mdp.n_actions)))
+    T, n = draw(st.integers(*n_steps)), draw(st.integers(*n_envs))
+    while T > 1 and rollouts.count_buffers(mdp, policy, T, n) > max_buffers:
+        T -= 1
+    count = rollouts.count_buffers(mdp, policy, T, n)
+    if count > max_buffers:
+        raise ValueError(f"max_buffers: the drawn case has {count} buffers at n_steps=1, "
+                         f"n_envs={n}; draw smaller MDPs or fewer envs")
+    return mdp, policy, T, n

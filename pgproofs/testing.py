@@ -39,8 +39,10 @@ from pgproofs.mdp import FiniteMDP
 from pgproofs.policy import SoftmaxPolicy
 
 __all__ = [
-    "BiasCounterexample", "EstimatorBiasError", "assert_estimator_unbiased",
-    "assert_surrogate_unbiased", "default_cases", "seed_offset", "seeded_rng",
+    "AdvantageBiasError", "AdvantageCounterexample", "BiasCounterexample", "EstimatorBiasError",
+    "LAMBDAS", "advantage_cases", "assert_advantages_unbiased", "assert_estimator_unbiased",
+    "assert_gae_matches_reference", "assert_surrogate_unbiased", "default_cases", "seed_offset",
+    "seeded_rng",
 ]
 
 SEED_OFFSET_ENV = "PGPROOFS_SEED_OFFSET"
@@ -48,7 +50,7 @@ SEED_OFFSET_ENV = "PGPROOFS_SEED_OFFSET"
 # (states, actions, horizon) ranges per batch size: the largest sizes whose
 # enumeration of batch_size-tuples of trajectories stays small (at most 729
 # trajectories for batch_size 1, at most 4096 tuples above).
-_SIZES = {
+ENUMERABLE_SIZES = {
     1: ((1, 3), (1, 3), (1, 3)),
     2: ((1, 2), (1, 2), (1, 3)),
     3: ((1, 2), (1, 2), (1, 2)),
@@ -143,17 +145,17 @@ def default_cases(batch_size: int = 1, *, off_policy: bool = False,
     """Strategy of (mdp, policy, behavior) with behavior None unless ``off_policy``.
 
     MDP sizes shrink as batch_size grows so that exact enumeration stays
-    quick (see ``_SIZES``); pass ``mdps`` (a strategy of FiniteMDP) to choose
+    quick (see ``ENUMERABLE_SIZES``); pass ``mdps`` (a strategy of FiniteMDP) to choose
     your own.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
         raise ValueError(f"batch_size: must be a positive integer, got {batch_size!r}")
     if mdps is None:
-        if batch_size not in _SIZES:
-            raise ValueError(f"batch_size: {batch_size} needs an explicit `mdps` strategy "
-                             f"(the default MDP sizes cover batch_size <= {max(_SIZES)})")
-        states, actions, horizon = _SIZES[batch_size]
+        if batch_size not in ENUMERABLE_SIZES:
+            raise ValueError(f"batch_size: {batch_size} needs an explicit `mdps` strategy (the "
+                             f"default MDP sizes cover batch_size <= {max(ENUMERABLE_SIZES)})")
+        states, actions, horizon = ENUMERABLE_SIZES[batch_size]
         mdps = pst.finite_mdps(states=states, actions=actions, horizon=horizon)
     elif not isinstance(mdps, st.SearchStrategy):
         raise ValueError(f"mdps: expected a Hypothesis strategy of FiniteMDP, "
@@ -236,3 +238,138 @@ def assert_surrogate_unbiased(loss_fn: Callable, **kwargs) -> None:
     ``assert_estimator_unbiased``.
     """
     assert_estimator_unbiased(check.from_surrogate_loss(loss_fn), **kwargs)
+
+
+# ---- advantage code on rollout buffers (issue 13) ---------------------------
+#
+#     from pgproofs.testing import assert_advantages_unbiased
+#
+#     def test_my_advantages():
+#         assert_advantages_unbiased(my_adv_fn)       # (buf, critic, gamma, lam) -> (T, n)
+#
+# Hypothesis draws episodic MDPs (terminal states reachable or not, time limits
+# below and above n_steps), policies, gamma, lambda, n_steps and n_envs (1 and
+# 2, so that flattening bugs show); each case is decided exactly by
+# ``check.assert_advantages_unbiased`` (or ``check.assert_gae_matches_reference``)
+# over every buffer, and a failure is shrunk to a minimal case.
+
+LAMBDAS = (0.0, 0.5, 0.95, 1.0)
+_LAMS = st.sampled_from(LAMBDAS) | st.floats(0.0, 1.0, allow_subnormal=False)
+
+
+@dataclass(frozen=True)
+class AdvantageCounterexample:
+    """A minimal case on which advantage code fails an exact check, with the check's report."""
+
+    mdp: object
+    policy: SoftmaxPolicy
+    n_steps: int
+    n_envs: int
+    lam: float
+    report: str
+
+    def __str__(self) -> str:
+        mdp = self.mdp
+        return "\n".join([
+            f"minimal case: S={mdp.n_states}, A={mdp.n_actions}, terminal states "
+            f"{[int(s) for s in np.flatnonzero(mdp.terminal)]}, gamma={mdp.discount:g}, "
+            f"time_limit={mdp.time_limit}, n_steps={self.n_steps}, n_envs={self.n_envs}, "
+            f"lam={self.lam:g}",
+            f"  p(s_0)          = {_fmt(mdp.initial)}",
+            f"  P[s, a, s']     = {_fmt(mdp.transitions)}",
+            f"  r(s, a)         = {_fmt(mdp.rewards)}",
+            f"  pi(a|s)         = {_fmt(self.policy.probs)}",
+            self.report,
+        ])
+
+
+class AdvantageBiasError(AssertionError):
+    """AssertionError with a shrunk ``AdvantageCounterexample`` in ``.counterexample``."""
+
+    def __init__(self, counterexample: AdvantageCounterexample, headline: str) -> None:
+        self.counterexample = counterexample
+        super().__init__(f"{headline}\n{counterexample}")
+
+
+def advantage_cases(*, lam: float | None = None, n_envs: tuple[int, int] = (1, 2),
+                    cases: st.SearchStrategy | None = None) -> st.SearchStrategy:
+    """Strategy of (mdp, policy, n_steps, n_envs, lam); lam drawn unless given.
+
+    cases: a strategy of (mdp, policy, n_steps, n_envs) (default
+    ``strategies.episodic_cases(n_envs=n_envs)``).
+    """
+    if lam is not None and not (0.0 <= lam <= 1.0):
+        raise ValueError(f"lam: must lie in [0, 1], got {lam}")
+    if cases is None:
+        cases = pst.episodic_cases(n_envs=n_envs)
+    elif not isinstance(cases, st.SearchStrategy):
+        raise ValueError(f"cases: expected a Hypothesis strategy, got {type(cases).__name__}")
+    lams = _LAMS if lam is None else st.just(float(lam))
+    return st.tuples(cases, lams).map(lambda c: (*c[0], c[1]))
+
+
+def _advantage_property(adv_fn, check_fn, *, what: str, max_examples: int, lam, n_envs,
+                        cases, atol: float) -> None:
+    if not callable(adv_fn):
+        raise ValueError(f"adv_fn: expected a callable (buf, critic, gamma, lam) -> (T, n), "
+                         f"got {type(adv_fn).__name__}")
+    if isinstance(max_examples, bool) or not isinstance(max_examples, (int, np.integer)) \
+            or max_examples < 1:
+        raise ValueError(f"max_examples: must be a positive integer, got {max_examples!r}")
+    strategy = advantage_cases(lam=lam, n_envs=n_envs, cases=cases)
+
+    @settings(max_examples=int(max_examples), derandomize=True, database=None, deadline=None,
+              report_multiple_bugs=False, print_blob=False, verbosity=Verbosity.quiet,
+              phases=(Phase.explicit, Phase.generate, Phase.shrink),
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def holds(case):
+        mdp, policy, T, n, lam_ = case
+        try:
+            check_fn(adv_fn, mdp, policy, T, n, lam=lam_, atol=atol)
+        except AssertionError as exc:
+            raise _Biased(case, str(exc)) from None
+
+    try:
+        holds()
+    except _Biased as exc:
+        mdp, policy, T, n, lam_ = exc.case
+        example = AdvantageCounterexample(mdp, policy, T, n, lam_, str(exc))
+        name = getattr(adv_fn, "__name__", None) or repr(adv_fn)
+        raise AdvantageBiasError(
+            example, f"{name} {what} (Hypothesis search, shrunk to a minimal case; exact "
+                     f"enumeration of every buffer, atol {atol:g})") from None
+
+
+def assert_advantages_unbiased(adv_fn: Callable, *, max_examples: int = 100,
+                               lam: float | None = None, n_envs: tuple[int, int] = (1, 2),
+                               cases: st.SearchStrategy | None = None,
+                               atol: float = 1e-9) -> None:
+    """Property: E[adv_t | s_t = s, a_t = a] = A(s, a) at every buffer position, on every drawn case.
+
+    Each case (episodic MDP, policy, n_steps, n_envs, lambda; lambda drawn from
+    {0, 0.5, 0.95, 1} and [0, 1] unless ``lam`` is given) is decided exactly by
+    ``check.assert_advantages_unbiased``. Raises AdvantageBiasError (an
+    AssertionError) with the minimal MDP and the check's report: the position
+    (t, env), (s, a), the bias and a buffer where the output differs from the
+    reference GAE. Errors adv_fn raises itself propagate unchanged.
+    """
+    _advantage_property(adv_fn, check.assert_advantages_unbiased, what="is biased",
+                        max_examples=max_examples, lam=lam, n_envs=n_envs, cases=cases,
+                        atol=atol)
+
+
+def assert_gae_matches_reference(adv_fn: Callable, *, max_examples: int = 100,
+                                 lam: float | None = None, n_envs: tuple[int, int] = (1, 2),
+                                 cases: st.SearchStrategy | None = None,
+                                 atol: float = 1e-9) -> None:
+    """Property: adv_fn equals the reference GAE on every buffer of every drawn case.
+
+    For code that claims to compute GAE itself: each case is decided by
+    ``check.assert_gae_matches_reference`` with an inexact critic, which also
+    catches bugs that are unbiased when the critic is exact (GAE carried
+    across an episode end, a missing gamma in the carry).
+    """
+    _advantage_property(adv_fn, check.assert_gae_matches_reference,
+                        what="differs from the reference GAE", max_examples=max_examples,
+                        lam=lam, n_envs=n_envs, cases=cases, atol=atol)

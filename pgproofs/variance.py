@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pgproofs.check import Moments
 from pgproofs.mdp import FiniteMDP
+from pgproofs.moments import Moments
 from pgproofs.policy import SoftmaxPolicy
 
 __all__ = [

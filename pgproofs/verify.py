@@ -7,6 +7,14 @@ Hypothesis draws small MDPs and policies, each is decided exactly against
 (the estimate is minus its gradient); without, an estimator
 ``(batch, policy) -> (S, A)``.
 
+With ``--advantages`` the function is advantage code
+``(buf, critic, gamma, lam) -> (T, n)`` over a rollout buffer (issue 13):
+``pgproofs.testing.assert_advantages_unbiased`` draws episodic MDPs, policies,
+gamma, lambda, n_steps and n_envs, decides each case exactly over every
+buffer, and prints the minimal MDP, the buffer and the position; with
+``--gae`` as well, the output must equal the reference GAE with an inexact
+critic (``assert_gae_matches_reference``).
+
 Exit status: 0 unbiased on every drawn case, 1 biased (or the estimator
 raised), 2 usage error (bad target, bad option).
 """
@@ -47,12 +55,23 @@ def register(subparsers) -> None:
         epilog="examples:\n"
                "  pgproofs verify pgproofs.bugs:greedy_action --surrogate        # exit 1\n"
                "  pgproofs verify pgproofs.bugs:greedy_action_fixed --surrogate  # exit 0\n"
-               "  pgproofs verify my_losses.py:policy_loss --surrogate --batch-size 2")
+               "  pgproofs verify my_losses.py:policy_loss --surrogate --batch-size 2\n"
+               "  pgproofs verify pgproofs.bugs:truncation_as_termination --advantages  # exit 1\n"
+               "  pgproofs verify pgproofs.advantages:gae --advantages --gae           # exit 0")
     parser.add_argument("target", metavar="MODULE:FUNCTION",
                         help="dotted module (importable, or relative to the current directory) "
                              "or a path/to/file.py, then ':' and the function name")
     parser.add_argument("--surrogate", action="store_true",
                         help="FUNCTION is a loss (logits, batch) -> scalar torch tensor")
+    parser.add_argument("--advantages", action="store_true",
+                        help="FUNCTION is advantage code (buf, critic, gamma, lam) -> (T, n) over "
+                             "a rollout buffer; checked for unbiasedness at every buffer position")
+    parser.add_argument("--gae", action="store_true",
+                        help="with --advantages: also require the reference GAE's output, with "
+                             "an inexact critic (catches bugs an exact critic hides)")
+    parser.add_argument("--lam", type=_unit, default=None, metavar="LAMBDA",
+                        help="with --advantages: check this lambda only (default: drawn from "
+                             "{0, 0.5, 0.95, 1} and [0, 1])")
     parser.add_argument("--max-examples", type=_positive, default=100, metavar="N",
                         help="number of MDP/policy cases Hypothesis draws (default 100)")
     parser.add_argument("--batch-size", type=_positive, default=1, metavar="N",
@@ -76,6 +95,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _unit(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not (0.0 <= value <= 1.0):
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value}")
     return value
 
 
@@ -123,17 +152,63 @@ def _load_file(path: Path):
 
 def _mdps(args):
     from pgproofs import strategies as pst
-    from pgproofs.testing import _SIZES
+    from pgproofs.testing import ENUMERABLE_SIZES
 
     limits = (args.max_states, args.max_actions, args.max_horizon)
     if all(v is None for v in limits):
         return None
-    defaults = _SIZES.get(args.batch_size, ((1, 2), (1, 2), (1, 1)))
+    defaults = ENUMERABLE_SIZES.get(args.batch_size, ((1, 2), (1, 2), (1, 1)))
     states, actions, horizon = ((1, v) if v is not None else d for v, d in zip(limits, defaults))
     return pst.finite_mdps(states=states, actions=actions, horizon=horizon)
 
 
+def run_advantages(args) -> int:
+    from pgproofs.testing import (AdvantageBiasError, assert_advantages_unbiased,
+                                  assert_gae_matches_reference)
+
+    conflicts = [flag for flag, on in (("--surrogate", args.surrogate),
+                                       ("--off-policy", args.off_policy),
+                                       ("--batch-size", args.batch_size != 1),
+                                       ("--max-states", args.max_states is not None),
+                                       ("--max-actions", args.max_actions is not None),
+                                       ("--max-horizon", args.max_horizon is not None)) if on]
+    if conflicts:
+        print(f"pgproofs verify: error: --advantages does not take {', '.join(conflicts)}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        fn = load_target(args.target)
+    except UsageError as exc:
+        print(f"pgproofs verify: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    lam = "drawn" if args.lam is None else f"{args.lam:g}"
+    print(f"pgproofs verify: advantage code {args.target}: up to {args.max_examples} drawn "
+          f"episodic MDPs, policies, n_steps and n_envs (1-2), lambda {lam}; each case decided "
+          f"exactly over every buffer against exact.advantages"
+          f"{' and the reference GAE' if args.gae else ''}")
+    checks = [(assert_advantages_unbiased, "is biased")]
+    if args.gae:
+        checks.append((assert_gae_matches_reference, "is not the reference GAE"))
+    for prop, what in checks:
+        try:
+            prop(fn, max_examples=args.max_examples, lam=args.lam)
+        except AdvantageBiasError as exc:
+            print(f"FAIL: {args.target} {what} (minimal counterexample, shrunk by "
+                  f"Hypothesis).\n{exc.counterexample}")
+            return EXIT_FAIL
+        except Exception as exc:  # the user's code raised: a failure, not a usage error
+            return _crashed(args.target, exc)
+    print(f"PASS: {args.target} is unbiased at every buffer position on every drawn case"
+          f"{' and equals the reference GAE' if args.gae else ''} (exact enumeration, atol 1e-9).")
+    return EXIT_PASS
+
+
 def run(args) -> int:
+    if args.advantages:
+        return run_advantages(args)
+    if args.gae or args.lam is not None:
+        print("pgproofs verify: error: --gae and --lam need --advantages", file=sys.stderr)
+        return EXIT_USAGE
     from pgproofs import check
     from pgproofs.testing import EstimatorBiasError, assert_estimator_unbiased, default_cases
 

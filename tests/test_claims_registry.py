@@ -23,11 +23,11 @@ TESTS = Path(__file__).resolve().parent
 CLAIMS_MD_IDS = (
     ["PG-1", "PG-2", "PG-3", "PG-4", "PG-5"]
     + [f"VR-{k}" for k in range(1, 8)]
-    + [f"IS-{k}" for k in range(1, 9)]
+    + [f"IS-{k}" for k in range(1, 10)]
     + [f"NG-{k}" for k in range(1, 8)]
     + ["E2E-1", "E2E-2", "E2E-3"]
 )
-ERRATA = {"VR-4", "VR-5", "IS-4", "NG-2"}
+ERRATA = {"VR-4", "VR-5", "IS-4", "IS-9", "NG-2"}
 SHARPENED = {"PG-4", "IS-5", "IS-7", "NG-6"}
 PREFIX_SECTION = {"PG": 1, "VR": 2, "IS": 3, "NG": 4, "E2E": 5}
 

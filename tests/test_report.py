@@ -23,12 +23,13 @@ import pytest
 from pgproofs import claims
 from pgproofs.cli import main
 from pgproofs.report import build, render
-from pgproofs.report.build import EvidenceError, claim_status, load_evidence
+from pgproofs.report.build import EvidenceError, load_evidence
+from pgproofs.verdict import claim_status
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "evidence-sample.json"
 # What the sample says, worked out by hand from the file.
 SAMPLE_FAILED = {"VR-6", "VR-7"}
-SAMPLE_UNVERIFIED = {"VR-3", "IS-7", "E2E-2", "E2E-3", "PG-5"}  # skipped, absent, skipped, absent, absent
+SAMPLE_UNVERIFIED = {"VR-3", "IS-7", "E2E-2", "E2E-3", "PG-5", "IS-9"}  # skipped, absent, deselected, absent x 3
 SAMPLE_CURVES = 5       # PG-3, IS-5, IS-6, NG-2, E2E-1
 SAMPLE_EXPRESSIONS = 5  # PG-1, PG-2, PG-4, VR-5, NG-2
 
@@ -112,7 +113,7 @@ def test_totals_count_only_registered_claims(page):
     assert "XX-9" in text and "XX-9" not in page.articles
     assert page.classes.get("unknown-id") == 1
     totals = [s for s in page.articles.values()]
-    assert totals.count("verified") == 23 and totals.count("failed") == 2
+    assert totals.count("verified") == SAMPLE_COUNTS[0] and totals.count("failed") == SAMPLE_COUNTS[1]
 
 
 def test_errata_are_listed_at_the_top_with_corrections(page):
@@ -166,8 +167,52 @@ def test_recheck_commands_name_the_tests(page):
 def test_header_shows_provenance(page):
     text = page.all_text
     for fact in ("0123456789abcdef0123456789abcdef01234567", "2026-11-25T12:00:00+00:00",
-                 "3.11.7", "sympy 1.14.0", "torch 2.13.0", "exit status 1"):
+                 "3.11.7", "sympy 1.14.0", "torch 2.13.0", "exit status 1",
+                 "tests/data/evidence-sample.json"):
         assert fact in text
+
+
+# ---- verdicts in words ------------------------------------------------------------------
+
+@pytest.mark.parametrize("expected", claims.VERDICTS)
+@pytest.mark.parametrize("source", claims.SOURCES)
+def test_only_a_verified_claim_gets_its_expected_verdict(expected, source):
+    from pgproofs.verdict import verdict
+    from pgproofs.wording import TEXT
+
+    assert verdict(expected, "failed", source) == (TEXT["verdict.failed"], "failed")
+    assert verdict(expected, "unverified", source) == (TEXT["verdict.unverified"], "unverified")
+    words, kind = verdict(expected, "verified", source)
+    if source == "ours" and expected == "holds":
+        assert (words, kind) == (TEXT["verdict.ours"], "ours")
+    else:
+        assert words == TEXT[f"verdict.{expected}"] and kind != "failed"
+    assert "refuted" in verdict("erratum", "verified").text
+    with pytest.raises(ValueError, match="expected: 'nonsense' is not one of"):
+        verdict("nonsense", "verified")
+
+
+def test_claims_json_gives_the_verdict_and_the_reason(capsys):
+    assert main(["claims", "--json", "--from", str(SAMPLE)]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["VR-4"]["verdict"] == "notes' statement refuted \u00b7 correction verified"
+    assert rows["IS-5"]["verdict"] == "loose statement made exact \u00b7 verified"
+    assert rows["E2E-1"]["verdict"] == "the suite's own check \u00b7 verified"
+    assert rows["E2E-1"]["source"] == "ours"
+    assert rows["VR-6"]["reason"] == "1 of 1 tests did not pass: 1 failed"
+    assert rows["IS-7"]["reason"] == "no test ran: no test marked with it was collected"
+    assert rows["E2E-2"]["reason"] == ("1 of 2 tests ran and passed: 1 deselected by "
+                                       "-k 'not variance_and_speed'")
+    assert all((r["reason"] == "") == (r["status"] == "verified") for r in rows.values())
+
+
+def test_the_template_has_no_prose_of_its_own():
+    # Every word a reader sees comes from pgproofs.wording (one table to translate); what is
+    # left in the template is markup, a command name and a folder name.
+    html = (Path(render.__file__).parent / "template.html").read_text(encoding="utf-8")
+    for pattern in (r"\{\{.*?\}\}", r"\{%.*?%\}", r"<style>.*?</style>", r"<[^>]*>"):
+        html = re.sub(pattern, " ", html, flags=re.S)
+    assert sorted(set(re.findall(r"[^\W\d_]{2,}", html))) == ["pytest", "reports"]
 
 
 # ---- corrupted evidence: never green -------------------------------------------------
@@ -196,11 +241,25 @@ EXPECT_RED = {"a test result flipped to failed", "a failure recorded", "outcome 
 def test_corrupted_claim_is_never_verified(sample_doc, name):
     doc = copy.deepcopy(sample_doc)
     entry = _entry(doc, "VR-4")
-    assert claim_status(entry)[0] == "verified"  # the control: intact, it is green
+    assert claim_status(entry, doc["meta"])[0] == "verified"  # the control: intact, it is green
     CORRUPTIONS[name](entry)
-    status = claim_status(entry)[0]
+    status = claim_status(entry, doc["meta"])[0]
     assert status == ("failed" if name in EXPECT_RED else "unverified")
     assert render_page(doc).articles["VR-4"] == status
+
+
+def test_evidence_from_an_older_plugin_verifies_nothing(sample_doc, capsys, tmp_path):
+    # Such a file never recorded deselected or unrun tests, so its "passed" proves nothing.
+    doc = copy.deepcopy(sample_doc)
+    del doc["meta"]["format"]
+    assert set(render_page(doc).articles.values()) == {"failed", "unverified"}
+    old = tmp_path / "evidence.json"
+    old.write_text(json.dumps(doc), encoding="utf-8")
+    assert main(["claims", "--json", "--from", str(old)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["reason"] for r in rows if r["id"] == "PG-1"} == {
+        "the evidence file has format None, not 2: an older pgproofs wrote it without "
+        "recording unrun tests (run the tests again)"}
 
 
 @pytest.mark.parametrize("entry", [None, "passed", ["passed"], 1, {}])
@@ -284,10 +343,16 @@ def test_claims_json_lists_every_claim_with_status(capsys):
 def test_claims_text_is_an_aligned_table(capsys):
     assert main(["claims", "--from", str(SAMPLE)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    body = lines[1:1 + len(claims.ids())]
-    assert [ln.split()[0] for ln in body] == claims.ids()
+    body = lines[1:lines.index("")]
+    rows = [ln for ln in body if not ln.startswith(" ")]
+    assert [ln.split()[0] for ln in rows] == claims.ids()
     status_col = lines[0].index("STATUS")
-    assert all(ln[status_col:].split()[0] == sample_status(ln.split()[0]) for ln in body)
+    assert all(ln[status_col:].split()[0] == sample_status(ln.split()[0]) for ln in rows)
+    # Every claim that is not verified is followed by its reason, indented under it.
+    for k, ln in enumerate(body):
+        if not ln.startswith(" ") and sample_status(ln.split()[0]) != "verified":
+            assert body[k + 1].lstrip().startswith("Why not verified: "), ln
+    assert len(body) - len(rows) == len(SAMPLE_FAILED | SAMPLE_UNVERIFIED)
     assert lines[-1] == "{3} claims: {0} verified, {1} failed, {2} unverified".format(*SAMPLE_COUNTS)
 
 

@@ -1,6 +1,6 @@
 """Headless Chromium, offline: the DOM and a screenshot of a local HTML file.
 
-Used by the browser test and by ``pgproofs report --screenshot``. The browser
+Used by the browser test and by ``pgproofs report --screenshot`` and ``--pdf``. The browser
 gets a fresh profile, no network features, and a host resolver that fails
 every lookup, so a page that needed the network would show it.
 """
@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["CHROMIUM_NAMES", "find_chromium", "dump_dom", "screenshot"]
+__all__ = ["CHROMIUM_NAMES", "find_chromium", "dump_dom", "screenshot", "print_pdf"]
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 _FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -66,3 +66,18 @@ def screenshot(html: str | Path, png: str | Path, *, width: int = 1280,
     if not png.is_file():
         raise RuntimeError(f"chromium did not write the screenshot {png}")
     return png
+
+
+def print_pdf(html: str | Path, pdf: str | Path) -> Path:
+    """Print a local HTML file to PDF with Chromium (the page's ``@media print`` rules apply).
+
+    FileNotFoundError naming the Debian package when no Chromium is installed.
+    """
+    pdf = Path(pdf).resolve()
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    if pdf.exists():
+        pdf.unlink()
+    _run([f"--print-to-pdf={pdf}", "--no-pdf-header-footer", Path(html).resolve().as_uri()])
+    if not pdf.is_file() or pdf.read_bytes()[:5] != b"%PDF-":
+        raise RuntimeError(f"chromium did not write the PDF {pdf}")
+    return pdf

@@ -1,15 +1,10 @@
-"""From evidence.json to the report's model: each claim's status and evidence.
+"""From evidence.json to the report's model: each claim's status, verdict and evidence.
 
-The status of a claim is decided here and nowhere else:
-
-* ``verified``: the evidence says ``passed``, lists at least one test, and
-  every listed test has the result ``passed``;
-* ``failed``: the evidence says ``failed``, or any test result is ``failed``,
-  or a failure is recorded;
-* ``unverified``: everything else (no test ran, all were skipped, the claim is
-  missing from the file, or its entry is malformed).
-
-So a corrupted or partial file can make a claim red or grey, never green.
+The status of a claim is decided by :func:`pgproofs.verdict.claim_status` (the
+same function the pytest plugin and ``pgproofs claims`` use); this module only
+shapes the document for the page, with every word a reader sees taken from
+:mod:`pgproofs.wording`. A corrupted or partial file can make a claim red or
+grey, never green.
 """
 
 from __future__ import annotations
@@ -20,11 +15,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pgproofs import claims as registry
+from pgproofs.report.views import evidence_item, formula
+from pgproofs.verdict import STATUSES, claim_status, verdict
+from pgproofs.wording import LANGS, TEXT, TEXT_ZH, text
 
-__all__ = ["EvidenceError", "STATUSES", "load_evidence", "claim_status", "statuses",
+__all__ = ["EvidenceError", "load_evidence", "check_shape", "statuses", "claim_row",
            "recheck_command", "build_model"]
-
-STATUSES = ("verified", "failed", "unverified")
 
 
 class EvidenceError(ValueError):
@@ -39,14 +35,14 @@ def load_evidence(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise EvidenceError(f"{path}: no such evidence file (run `pgproofs report` to "
                             "produce it)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise EvidenceError(f"{path}: cannot read the evidence file ({exc})") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise EvidenceError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
                             f"{exc.msg})") from None
@@ -67,41 +63,28 @@ def check_shape(doc: Any, path: str | Path = "<evidence>") -> dict[str, Any]:
     return {"claims": doc["claims"], "meta": meta}
 
 
-def claim_status(entry: Any) -> tuple[str, list[str]]:
-    """(status, problems) for one entry of ``claims``; ``entry`` None means absent."""
-    if entry is None:
-        return "unverified", ["no test recorded evidence for this claim"]
-    if not isinstance(entry, dict):
-        return "unverified", ["the evidence entry is not a JSON object"]
-    outcome = entry.get("outcome")
-    tests = entry.get("tests")
-    results = entry.get("results")
-    failures = entry.get("failures")
-    result_values = list(results.values()) if isinstance(results, dict) else []
-    if outcome == "failed" or "failed" in result_values or (isinstance(failures, list)
-                                                            and failures):
-        return "failed", []
-    problems: list[str] = []
-    if not isinstance(tests, list) or not tests:
-        problems.append("no test is listed for this claim")
-    elif not isinstance(results, dict) or set(results) != set(tests):
-        problems.append("the per-test results do not match the listed tests")
-    elif set(result_values) != {"passed"}:
-        skipped = sum(v == "skipped" for v in result_values)
-        problems.append(f"{skipped} of {len(result_values)} tests were skipped"
-                        if skipped else "not every test passed")
-    if outcome != "passed":
-        problems.insert(0, f"outcome is {outcome!r}" if outcome != "skipped"
-                        else "its tests were skipped")
-    if problems:
-        return "unverified", problems
-    return "verified", []
+def _check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValueError(f"lang: {lang!r} is not one of {LANGS}")
+    return lang
 
 
 def statuses(doc: Mapping[str, Any]) -> dict[str, str]:
     """Status of every registry claim, in the registry's order."""
     found = doc.get("claims", {})
-    return {cid: claim_status(found.get(cid))[0] for cid in registry.ids()}
+    return {cid: claim_status(found.get(cid), doc.get("meta"))[0] for cid in registry.ids()}
+
+
+def claim_row(claim: registry.Claim, entry: Any, meta: Mapping[str, Any] | None,
+              lang: str = "en") -> dict[str, Any]:
+    """One claim as ``pgproofs claims --json`` lists it: status, verdict and reason, whose
+    words (and the section and title) are in ``lang``; status and ids are the same in both."""
+    status, reason = claim_status(entry, meta, _check_lang(lang))
+    return {"id": claim.id, "section": registry.section_title(claim.section_number, lang),
+            "title": claim.text("title", lang), "status": status,
+            "verdict": verdict(claim.expected, status, claim.source, lang).text, "reason": reason,
+            "expected": claim.expected, "source": claim.source, "methods": claim.methods,
+            "module": claim.module}
 
 
 def _test_functions(tests: list[str]) -> list[str]:
@@ -132,26 +115,41 @@ def _group_by_test(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return views
 
 
-def _claim_view(claim: registry.Claim, entry: Any) -> dict[str, Any]:
-    from pgproofs.report import render
-
-    status, problems = claim_status(entry)
+def _claim_view(claim: registry.Claim, entry: Any, meta: Mapping[str, Any],
+                lang: str) -> dict[str, Any]:
+    status, reason = claim_status(entry, meta, lang)
     entry = entry if isinstance(entry, dict) else {}
     tests = [t for t in entry.get("tests") or [] if isinstance(t, str)]
     results = entry.get("results") if isinstance(entry.get("results"), dict) else {}
     failures = [f for f in entry.get("failures") or [] if isinstance(f, dict)]
     items = entry.get("evidence") if isinstance(entry.get("evidence"), list) else []
+    notes_label = "label.ours" if claim.source == "ours" else "label.notes"
+    checked_label = {"erratum": "label.corrected", "sharpened": "label.sharpened"}.get(
+        claim.expected, "label.checked")
     return {
         "claim": claim,
         "id": claim.id,
         "status": status,
-        "problems": problems,
-        "notes_math": render.formula(claim.notes_formula),
-        "checked_math": render.formula(claim.checked_formula),
+        "title": claim.text("title", lang),
+        "notes": claim.text("notes", lang),
+        "checked": claim.text("checked", lang),
+        "expected_note": claim.text("expected_note", lang),
+        "method_names": [(registry.METHODS if lang == "en" else registry.METHODS_ZH)[m]
+                         for m in claim.methods],
+        "status_text": text(f"status.{status}", lang),
+        "verdict": verdict(claim.expected, status, claim.source, lang),
+        "reason": reason,
+        "source_text": text(f"source.{claim.source}", lang),
+        "notes_label": text(notes_label, lang),
+        "checked_label": text(checked_label, lang),
+        "expected_text": text("label.expected", lang, expected=(
+            claim.expected if lang == "en" else registry.VERDICTS_ZH[claim.expected])),
+        "notes_math": formula(claim.notes_formula),
+        "checked_math": formula(claim.checked_formula),
         "tests": [{"nodeid": t, "result": str(results.get(t, "unknown"))} for t in tests],
         "failures": [{"test": str(f.get("test", "")), "text": str(f.get("text", ""))}
                      for f in failures],
-        "evidence": _group_by_test([render.evidence_item(item, f"{claim.id}-{k}")
+        "evidence": _group_by_test([evidence_item(item, f"{claim.id}-{k}", lang)
                                     for k, item in enumerate(items)]),
         "command": recheck_command(claim, tests),
     }
@@ -173,21 +171,25 @@ def _meta_view(meta: Mapping[str, Any]) -> dict[str, Any]:
         "markexpr": None if markexpr is None else str(markexpr),
         "workers": len(meta["workers"]) if isinstance(meta.get("workers"), list) else None,
         "exitstatus": exitstatus if isinstance(exitstatus, int) else None,
+        "stopped": str(meta["stopped"]) if meta.get("stopped") else None,
         "note": str(meta.get("note") or ""),
     }
 
 
-def build_model(doc: Mapping[str, Any], *, source: str = "") -> dict[str, Any]:
-    """Everything the template needs, from a shape-checked evidence document."""
+def build_model(doc: Mapping[str, Any], *, source: str = "", lang: str = "en") -> dict[str, Any]:
+    """Everything the template needs, from a shape-checked evidence document, in ``lang``
+    ("en" or "zh"): the same statuses and evidence, every word in that language."""
     from pgproofs import __version__
 
+    _check_lang(lang)
     found = doc["claims"]
-    views = {c.id: _claim_view(c, found.get(c.id)) for c in registry.CLAIMS.values()}
+    meta = doc.get("meta", {})
+    views = {c.id: _claim_view(c, found.get(c.id), meta, lang) for c in registry.CLAIMS.values()}
     totals = {s: sum(v["status"] == s for v in views.values()) for s in STATUSES}
-    sections = [{"number": num, "title": title,
+    sections = [{"number": num, "title": registry.section_title(num, lang),
                  "claims": [views[c.id] for c in registry.CLAIMS.values()
                             if c.section_number == num]}
-                for num, title in registry.SECTIONS.items()]
+                for num in registry.SECTIONS]
     unknown = []
     for cid, entry in found.items():
         if cid in registry.CLAIMS:
@@ -207,7 +209,10 @@ def build_model(doc: Mapping[str, Any], *, source: str = "") -> dict[str, Any]:
         "sharpened": [views[c.id] for c in registry.CLAIMS.values()
                       if c.expected == "sharpened"],
         "unknown": unknown,
-        "methods": registry.METHODS,
+        "methods": registry.METHODS if lang == "en" else registry.METHODS_ZH,
+        "text": TEXT if lang == "en" else TEXT_ZH,
+        "lang": lang,
+        "alternates": [],  # the same report in other languages: filled by render.write_report
         "benchmarks": [],  # filled by render.write_report when given a results folder
     }
 

@@ -15,8 +15,11 @@ import shlex
 import subprocess
 import sys
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any
+
+from pgproofs.wording import LANGS
 
 __all__ = ["register", "find_project_root", "run_report", "run_claims"]
 
@@ -69,6 +72,13 @@ def register(subparsers: Any) -> None:
                    help="pytest-xdist workers (default: auto)")
     p.add_argument("--screenshot", metavar="PNG",
                    help="also save a headless-Chromium screenshot of the report")
+    p.add_argument("--pdf", metavar="PDF", nargs="?", const="",
+                   help="also print the report to PDF with headless Chromium (default path: "
+                        "the HTML's, with .pdf); needs the Debian package `chromium`")
+    p.add_argument("--lang", default="en", type=_langs, metavar="LANG[,LANG]",
+                   help="the report's language: en (default), zh (index.zh.html), or en,zh for "
+                        "both, each linking the other; screenshots and PDFs follow, the Chinese "
+                        "ones named *.zh.*")
     p.add_argument("pytest_args", nargs="*", metavar="PYTEST_ARG",
                    help="extra arguments for pytest (after --)")
     p.set_defaults(func=run_report)
@@ -80,7 +90,23 @@ def register(subparsers: Any) -> None:
     q.add_argument("--json", action="store_true", help="print a JSON list")
     q.add_argument("--from", dest="source", metavar="PATH",
                    help="the evidence file (default: reports/evidence.json of the checkout)")
+    q.add_argument("--lang", default="en", choices=LANGS,
+                   help="the language of titles, verdicts and reasons (default: en)")
     q.set_defaults(func=run_claims)
+
+
+def _langs(value: str) -> list[str]:
+    langs = [v.strip() for v in value.split(",")]
+    bad = [v for v in langs if v not in LANGS]
+    if bad or len(set(langs)) != len(langs):
+        raise argparse.ArgumentTypeError(f"expected distinct languages among {', '.join(LANGS)}, "
+                                         f"comma-separated; got {value!r}")
+    return langs
+
+
+def _width(s: str) -> int:
+    """Terminal columns of ``s``: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
 
 
 def _run_suite(root: Path, evidence: Path, workers: str, extra: list[str]) -> int:
@@ -98,7 +124,8 @@ def _run_suite(root: Path, evidence: Path, workers: str, extra: list[str]) -> in
 
 def run_report(args: argparse.Namespace) -> int:
     from pgproofs.report.build import EvidenceError, load_evidence, statuses
-    from pgproofs.report.render import write_report
+    from pgproofs.report.render import report_path, write_reports
+    from pgproofs.wording import text
 
     rc = 0
     if args.source:
@@ -122,44 +149,53 @@ def run_report(args: argparse.Namespace) -> int:
             except EvidenceError as exc:
                 return _error("report", str(exc))
         else:
-            doc = {"claims": {}, "meta": {"note": f"The test run ended with exit status {rc} "
-                                          "and wrote no evidence: every claim is unverified."}}
-    path = write_report(doc, output, source=str(source), benchmarks=source.parent)
+            doc = {"claims": {}, "meta": {"note": text("warn.no_evidence", status=rc)}}
+    paths = write_reports(doc, output, args.lang, source=str(source), benchmarks=source.parent)
     counts = list(statuses(doc).values())
     summary = ", ".join(f"{counts.count(s)} {s}" for s in ("verified", "failed", "unverified"))
-    print(f"pgproofs report: wrote {path} ({summary})")
-    if args.screenshot:
-        from pgproofs.report.browser import screenshot
+    print(f"pgproofs report: wrote {', '.join(map(str, paths))} ({summary})")
+    for lang, path in zip(args.lang, paths):
+        if args.screenshot:
+            from pgproofs.report.browser import screenshot
 
-        try:
-            png = screenshot(path, args.screenshot)
-        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-            print(f"pgproofs report: warning: no screenshot ({exc})", file=sys.stderr)
-            return rc or 1
-        print(f"pgproofs report: screenshot {png}")
+            try:
+                png = screenshot(path, report_path(args.screenshot, lang))
+            except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+                print(f"pgproofs report: warning: no screenshot ({exc})", file=sys.stderr)
+                return rc or 1
+            print(f"pgproofs report: screenshot {png}")
+        if args.pdf is not None:
+            from pgproofs.report.browser import print_pdf
+
+            try:
+                pdf = print_pdf(path, report_path(args.pdf, lang) if args.pdf
+                                else path.with_suffix(".pdf"))
+            except FileNotFoundError as exc:
+                return _error("report", f"--pdf: {exc}")
+            except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+                print(f"pgproofs report: no PDF ({exc})", file=sys.stderr)
+                return rc or 1
+            print(f"pgproofs report: PDF {pdf}")
     if rc == 0 and counts.count("failed"):
         rc = 1
     return rc
 
 
-def claims_table(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The registry with statuses, as JSON-ready dicts in the order of the notes."""
+def claims_table(doc: dict[str, Any], lang: str = "en") -> list[dict[str, Any]]:
+    """The registry with statuses, verdicts and reasons, as JSON-ready dicts in the notes' order."""
     from pgproofs import claims as registry
-    from pgproofs.report.build import claim_status
+    from pgproofs.report.build import claim_row
 
     found = doc.get("claims", {})
-    out = []
-    for c in registry.CLAIMS.values():
-        status, problems = claim_status(found.get(c.id))
-        out.append({"id": c.id, "section": c.section, "title": c.title, "status": status,
-                    "expected": c.expected, "methods": c.methods, "module": c.module,
-                    "problems": problems})
-    return out
+    return [claim_row(c, found.get(c.id), doc.get("meta"), lang) for c in registry.CLAIMS.values()]
 
 
 def run_claims(args: argparse.Namespace) -> int:
     from pgproofs.report.build import EvidenceError, load_evidence
+    from pgproofs.verdict import STATUSES
+    from pgproofs.wording import text
 
+    lang = args.lang
     if args.source:
         source = Path(args.source)
     else:
@@ -172,20 +208,20 @@ def run_claims(args: argparse.Namespace) -> int:
     except EvidenceError as exc:
         if args.source or source.exists():
             return _error("claims", str(exc))
-        print(f"pgproofs claims: no evidence at {source}; every claim is unverified "
-              "(run `pgproofs report`)", file=sys.stderr)
+        print(f"pgproofs claims: {text('cli.no_evidence', lang, path=source)}", file=sys.stderr)
         doc = {"claims": {}, "meta": {}}
-    rows = claims_table(doc)
+    rows = claims_table(doc, lang)
     if args.json:
         print(json.dumps(rows, indent=1, ensure_ascii=False))
         return 0
-    head = ("ID", "STATUS", "EXPECTED", "SECTION", "TITLE")
-    cells = [head] + [(r["id"], r["status"], r["expected"], r["section"], r["title"])
+    head = tuple(text(f"cli.{k}", lang) for k in ("id", "status", "verdict", "title"))
+    cells = [head] + [(r["id"], text(f"status.{r['status']}", lang), r["verdict"], r["title"])
                       for r in rows]
-    widths = [max(len(row[k]) for row in cells) for k in range(len(head) - 1)]
-    for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[-1])
+    widths = [max(_width(row[k]) for row in cells) for k in range(len(head) - 1)]
+    for row, r in zip(cells, [None, *rows]):
+        print("  ".join(v + " " * (w - _width(v)) for v, w in zip(row, widths)) + "  " + row[-1])
+        if r is not None and r["reason"]:
+            print(" " * (widths[0] + 2) + f"{text('label.reason', lang)} {r['reason']}")
     statuses = [r["status"] for r in rows]
-    print(f"\n{len(rows)} claims: " + ", ".join(
-        f"{statuses.count(s)} {s}" for s in ("verified", "failed", "unverified")))
+    print("\n" + text("cli.summary", lang, n=len(rows), **{s: statuses.count(s) for s in STATUSES}))
     return 0

@@ -8,8 +8,10 @@ shrinks with the page on a phone.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
+import warnings
 from typing import Any, Mapping
 
 __all__ = ["to_float", "curve_svg"]
@@ -32,6 +34,20 @@ def _floats(name: str, values: Any, n: int | None = None) -> list[float]:
     if n is not None and len(out) != n:
         raise ValueError(f"{name}: has {len(out)} points, x has {n}")
     return out
+
+
+# Labels may be Chinese (the report's Chinese edition). The SVG keeps its text as text
+# (svg.fonttype "none"), so the browser draws it with the page's fonts; matplotlib only
+# measures it, with a CJK font where one is installed so the layout leaves room for it.
+_CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Droid Sans Fallback")
+
+
+@functools.lru_cache(maxsize=1)
+def _font_families() -> list[str]:
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return ["DejaVu Sans", *[f for f in _CJK_FAMILIES if f in installed][:1]]
 
 
 def curve_svg(item: Mapping[str, Any], *, salt: str = "pgproofs") -> str:
@@ -59,7 +75,11 @@ def curve_svg(item: Mapping[str, Any], *, salt: str = "pgproofs") -> str:
         raise ValueError("bands: expected an object of label -> {lo, hi}")
 
     with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none",
-                                "font.size": 10, "axes.titlesize": 11}):
+                                "font.family": _font_families(),
+                                "font.size": 10, "axes.titlesize": 11}), \
+            warnings.catch_warnings():
+        # Without a CJK font matplotlib warns per missing glyph; the browser still draws it.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
         fig = Figure(figsize=(6.4, 3.6), layout="constrained")
         ax = fig.add_subplot()
         colors = {}

@@ -1,176 +1,24 @@
-"""Render the report: evidence items to views, the model to one HTML file.
+"""Render the report: the model from :mod:`pgproofs.report.build` to one HTML file.
 
 The page is self-contained: the CSS is inlined, plots are inline SVG, math is
-MathML, and nothing is loaded from the network. Each evidence item is turned
-into a small view dict for the template (``template.html``); an item that
-cannot be rendered becomes an ``error`` view that says why, so one bad item
-never hides the rest of the report.
+MathML, and nothing is loaded from the network. Evidence items were already
+turned into views by :mod:`pgproofs.report.views`; the words come from
+:mod:`pgproofs.wording` (through the model) and ``template.html``.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from markupsafe import Markup
 
-from pgproofs.report.mathml import clean_mathml, latex_to_mathml
-from pgproofs.report.plots import curve_svg
+from pgproofs.report.benchmarks import collect
+from pgproofs.report.build import build_model
+from pgproofs.wording import LANG_NAMES
 
-__all__ = ["formula", "evidence_item", "render_html", "write_report", "fmt"]
-
-
-def fmt(value: Any, *, digits: int = 6) -> str:
-    """A table cell: integers as they are, floats to ``digits`` significant digits."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return format(value, f".{digits}g")
-    if value is None:
-        return ""
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def exact(value: Any) -> str:
-    """A number in full (shortest round-trip) precision."""
-    return repr(value) if isinstance(value, float) else fmt(value)
-
-
-def formula(latex: str) -> dict[str, Any] | None:
-    """{"latex", "mathml"} for a registry formula; mathml None when it cannot convert."""
-    if not latex:
-        return None
-    try:
-        return {"latex": latex, "mathml": Markup(latex_to_mathml(latex))}
-    except ValueError:
-        return {"latex": latex, "mathml": None}
-
-
-def _depth(value: Any) -> int:
-    d = 0
-    while isinstance(value, list) and value:
-        d += 1
-        value = value[0]
-    return d
-
-
-def _array_table(title: str, value: Any, row_label: str = "", col_label: str = "",
-                 ) -> dict[str, Any]:
-    """A 0-, 1-, 2- or 3-d array as a table (3-d: one row per leading pair of indices)."""
-    d = _depth(value)
-    if d == 0:
-        return {"title": title, "columns": ["value"], "rows": [[fmt(value)]]}
-    if d == 1:
-        return {"title": title, "columns": [f"{col_label}{j}" for j in range(len(value))],
-                "rows": [[fmt(v) for v in value]]}
-    if d == 2:
-        width = max(len(r) for r in value)
-        return {"title": title,
-                "columns": [""] + [f"{col_label}{j}" for j in range(width)],
-                "rows": [[f"{row_label}{i}"] + [fmt(v) for v in r] for i, r in enumerate(value)]}
-    if d == 3:
-        width = max(len(r) for block in value for r in block)
-        return {"title": title, "columns": ["s", "a"] + [f"s'={j}" for j in range(width)],
-                "rows": [[str(i), str(j)] + [fmt(v) for v in r]
-                         for i, block in enumerate(value) for j, r in enumerate(block)]}
-    return {"title": title, "columns": ["value"], "rows": [[fmt(value)]]}
-
-
-def _counterexample_tables(item: Mapping[str, Any]) -> list[dict[str, Any]]:
-    tables: list[dict[str, Any]] = []
-    mdp = item.get("mdp")
-    if isinstance(mdp, dict):
-        facts = [[k, fmt(mdp[k])] for k in ("horizon", "discount") if k in mdp]
-        if facts:
-            tables.append({"title": "MDP", "columns": ["field", "value"], "rows": facts})
-        if "initial" in mdp:
-            tables.append(_array_table("initial state distribution p(s\u2081)", mdp["initial"],
-                                       col_label="s="))
-        if "transitions" in mdp:
-            tables.append(_array_table("transitions P(s' | s, a)", mdp["transitions"]))
-        if "rewards" in mdp:
-            tables.append(_array_table("rewards r(s, a)", mdp["rewards"], "s=", "a="))
-    for key, name in (("policy", "policy \u03c0"), ("behavior", "behaviour policy")):
-        pol = item.get(key)
-        if isinstance(pol, dict):
-            if "probs" in pol:
-                tables.append(_array_table(f"{name}: probabilities \u03c0(a | s)", pol["probs"],
-                                           "s=", "a="))
-            if "logits" in pol:
-                tables.append(_array_table(f"{name}: logits", pol["logits"], "s=", "a="))
-    numbers = item.get("numbers")
-    if isinstance(numbers, dict) and numbers:
-        scalars = [[str(k), exact(v)] for k, v in numbers.items() if _depth(v) == 0]
-        if scalars:
-            tables.append({"title": "numbers", "columns": ["name", "value"], "rows": scalars})
-        tables.extend(_array_table(str(k), v) for k, v in numbers.items() if _depth(v) > 0)
-    return tables
-
-
-def _view(item: Mapping[str, Any], uid: str) -> dict[str, Any]:
-    kind = item.get("kind")
-    base = {"kind": kind, "note": item.get("note"), "test": item.get("test")}
-    if kind == "text":
-        return base | {"text": str(item.get("text", ""))}
-    if kind == "number":
-        value = item.get("value")
-        d = _depth(value)
-        view = base | {"name": str(item.get("name", "")), "unit": item.get("unit")}
-        if d == 0:
-            return view | {"value": exact(value), "table": None}
-        return view | {"value": None, "table": _array_table("", value)}
-    if kind == "table":
-        columns = item.get("columns")
-        rows = item.get("rows")
-        if not isinstance(columns, list) or not isinstance(rows, list):
-            raise ValueError("table: columns and rows must be lists")
-        for r in rows:
-            if not isinstance(r, list) or len(r) != len(columns):
-                raise ValueError(f"rows: a row does not have {len(columns)} cells")
-        return base | {"table": {"title": str(item.get("title", "")),
-                                 "columns": [str(c) for c in columns],
-                                 "rows": [[fmt(v) for v in r] for r in rows]}}
-    if kind == "expression":
-        try:
-            mathml = Markup(clean_mathml(str(item.get("mathml", ""))))
-        except ValueError:
-            mathml = None
-        return base | {"name": str(item.get("name", "")), "mathml": mathml,
-                       "text": str(item.get("text", "")), "latex": str(item.get("latex", ""))}
-    if kind == "counterexample":
-        return base | {"title": str(item.get("title", "")),
-                       "tables": _counterexample_tables(item)}
-    if kind == "curve":
-        key = json.dumps(item, sort_keys=True, ensure_ascii=False)
-        return base | {"title": str(item.get("title", "")),
-                       "svg": Markup(_cached_svg(key, f"pgproofs-{uid}"))}
-    raise ValueError(f"kind: unknown evidence kind {kind!r}")
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_svg(item_json: str, salt: str) -> str:
-    # matplotlib takes ~0.1-0.4 s a plot; the same curve re-rendered is served from here.
-    return curve_svg(json.loads(item_json), salt=salt)
-
-
-def evidence_item(item: Any, uid: str) -> dict[str, Any]:
-    """The view of one evidence item; an ``error`` view when it cannot be rendered."""
-    if not isinstance(item, dict):
-        return {"kind": "error", "error": "the evidence item is not a JSON object",
-                "raw": fmt(item)[:2000], "test": None, "note": None}
-    try:
-        return _view(item, uid)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        return {"kind": "error", "error": f"could not render this {item.get('kind')!r} item: "
-                f"{exc}", "raw": json.dumps(item, ensure_ascii=False)[:2000],
-                "test": item.get("test"), "note": None}
+__all__ = ["render_html", "write_report", "write_reports", "report_path"]
 
 
 def _asset(name: str) -> str:
@@ -187,23 +35,47 @@ def render_html(model: Mapping[str, Any]) -> str:
     return template.render(css=Markup(_asset("style.css")), **model)
 
 
+def report_path(output: str | Path, lang: str) -> Path:
+    """Where the ``lang`` edition of a report whose English edition is ``output`` goes:
+    ``index.html`` for English, ``index.zh.html`` beside it for Chinese."""
+    output = Path(output)
+    return output if lang == "en" else output.with_name(f"{output.stem}.{lang}{output.suffix}")
+
+
 def write_report(doc: Mapping[str, Any], output: str | Path, *, source: str = "",
-                 benchmarks: str | Path | None = None) -> Path:
-    """Render a shape-checked evidence document to ``output``; returns the path.
+                 benchmarks: str | Path | None = None, lang: str = "en",
+                 alternates: Sequence[tuple[str, str]] = ()) -> Path:
+    """Render a shape-checked evidence document to ``output`` in ``lang``; returns the path.
 
     benchmarks: a folder whose ``bench-*.json`` results (and their plots) are
     shown in a section of their own; they never change a claim's status.
+    alternates: (lang, relative href) of the same report in other languages,
+    linked from the page header.
     """
-    from pgproofs.report.benchmarks import collect
-    from pgproofs.report.build import build_model
-
     output = Path(output)
-    model = build_model(doc, source=source)
+    model = build_model(doc, source=source, lang=lang)
+    model["alternates"] = [{"lang": code, "href": href, "name": LANG_NAMES[code]}
+                           for code, href in alternates]
     if benchmarks is not None:
-        model["benchmarks"] = collect(benchmarks)
+        model["benchmarks"] = collect(benchmarks, lang)
     html = render_html(model)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(output)
     return output
+
+
+def write_reports(doc: Mapping[str, Any], output: str | Path, langs: Sequence[str] = ("en",),
+                  *, source: str = "", benchmarks: str | Path | None = None) -> list[Path]:
+    """The report in each of ``langs``, from the same evidence, each edition linking the others.
+
+    The English edition goes to ``output``, the others beside it (:func:`report_path`).
+    """
+    if not langs or len(set(langs)) != len(langs):
+        raise ValueError(f"langs: expected distinct languages, got {list(langs)!r}")
+    paths = {lang: report_path(output, lang) for lang in langs}
+    return [write_report(doc, paths[lang], source=source, benchmarks=benchmarks, lang=lang,
+                         alternates=[(other, paths[other].name) for other in langs
+                                     if other != lang])
+            for lang in langs]

@@ -1,7 +1,8 @@
 """SymPy derivations for the notes' section "Off-Policy Policy Gradients".
 
-Each function returns a dict of SymPy expressions (and booleans saying what
-was proved) so the report can print them:
+Each function returns a dict of SymPy expressions so the report can print
+them (the booleans some also return are simplify()-based conveniences; the
+claim tests decide "zero" and "not zero" by exact rational substitution):
 
 * :func:`importance_sampling_identity`: E_q[(p/q) f] = E_p[f] over n outcomes
   with generic probabilities (IS-1), and, when the behaviour q misses some
@@ -9,6 +10,8 @@ was proved) so the report can print them:
 * :func:`dynamics_cancel`: p_theta'(tau)/p_theta(tau) for a trajectory of
   generic length with undefined functions for p(s_1), p(s'|s, a) and both
   policies; only the policy ratios survive (IS-2).
+* :func:`state_marginal_ratio`: the state-marginal ratio p_theta'(s_t)/p_theta(s_t) of a
+  generic 2-state MDP depends on the dynamics, which no ratio of policies mentions (IS-9).
 * :func:`surrogate_first_order`: for a generic 2-state, 2-action MDP, the
   difference J(theta') - L_theta(theta') along theta'(eps) is O(eps^2) (IS-8).
 """
@@ -19,7 +22,8 @@ import itertools
 
 import sympy as sp
 
-__all__ = ["dynamics_cancel", "importance_sampling_identity", "surrogate_first_order"]
+__all__ = ["dynamics_cancel", "importance_sampling_identity", "state_marginal_ratio",
+           "surrogate_first_order"]
 
 
 def importance_sampling_identity(n: int = 3, missing: tuple[int, ...] = ()) -> dict:
@@ -147,4 +151,39 @@ def surrogate_first_order(horizon: int = 2) -> dict:
         "coefficients": coeffs,
         "first_order_agrees": coeffs[0] == 0 and coeffs[1] == 0,
         "second_order_nonzero": horizon >= 2 and coeffs[2] != 0,
+    }
+
+
+def state_marginal_ratio(horizon: int = 2) -> dict:
+    """p_theta'(s_t = 0) / p_theta(s_t = 0) for a generic 2-state, 2-action MDP (IS-9).
+
+    Generic symbols as in :func:`surrogate_first_order`: initial probability m
+    of state 0, transitions P(0|s, a) = P_sa, behaviour pi(0|s) = b_s, target
+    pi'(0|s) = c_s. The state marginal at t = ``horizon`` is built from its
+    definition, p(s_{t+1}) = sum_{s,a} p(s_t = s) pi(a|s) P(s_{t+1}|s, a), so the
+    ratio depends on m and the P_sa. The notes' pi_theta'(s)/pi_theta(s) can only
+    be read as a ratio of policy probabilities, which mention neither: returned
+    as ``policy_ratios`` (pi'(a|s)/pi(a|s) for every s, a) and ``action_sums``
+    (sum_a pi(a|s), which is 1 for every state: a policy is not a distribution
+    over states).
+    """
+    if horizon < 2:
+        raise ValueError(f"horizon: must be >= 2 (at t = 1 both marginals are p(s_1)), got {horizon}")
+    S = A = 2
+    m = sp.Symbol("m", positive=True)
+    b = sp.symbols("b_0:2", positive=True)
+    c = sp.symbols("c_0:2", positive=True)
+    P0 = [[sp.Symbol(f"P_{x}{y}", positive=True) for y in range(A)] for x in range(S)]
+    mu = [m, 1 - m]
+    P = [[[P0[x][y], 1 - P0[x][y]] for y in range(A)] for x in range(S)]
+    behaviour = [[b[x], 1 - b[x]] for x in range(S)]
+    target = [[c[x], 1 - c[x]] for x in range(S)]
+    d_old = _state_distributions(horizon, S, A, mu, P, behaviour)[-1]
+    d_new = _state_distributions(horizon, S, A, mu, P, target)[-1]
+    ratio = d_new[0] / d_old[0]
+    return {
+        "marginal_target": sp.expand(d_new[0]), "marginal_behaviour": sp.expand(d_old[0]),
+        "ratio": ratio, "m": m, "transitions": [P0[x][y] for x in range(S) for y in range(A)],
+        "policy_ratios": sp.Matrix(S, A, lambda x, y: target[x][y] / behaviour[x][y]),
+        "action_sums": sp.Matrix([sum(target[x]) for x in range(S)]),
     }

@@ -242,37 +242,100 @@ def fisher_identities_gaussian() -> dict[str, object]:
 # NG-4
 
 
-def kkt_natural_step() -> dict[str, object]:
-    """NG-4: max_d d^T g s.t. 1/2 d^T F d <= eps for a symbolic 2x2 positive-definite F.
+def _gaussian_expectation(expr, x: sp.Matrix, mean: sp.Matrix, cov: sp.Matrix):
+    """E[expr] for x ~ N(mean, cov) when expr is a polynomial of degree <= 2 in x.
 
-    Stationarity g = lambda F d gives d = F^{-1} g / lambda, whose constraint
-    value is q / (2 lambda^2) with q = g^T F^{-1} g > 0. The active constraint
-    (complementary slackness with lambda > 0) gives lambda = sqrt(q / (2 eps)), so
-    d = alpha F^{-1} g with alpha = sqrt(2 eps / q). The notes' constraint
-    d^T F d <= eps gives alpha_notes = sqrt(eps / q), smaller by sqrt(2).
+    Writes x = mean + z and uses E[z_i] = 0, E[z_i z_j] = cov_ij (only the first two
+    moments are needed for a quadratic).
     """
-    a, c, eps, lam, q = sp.symbols("a c epsilon lambda q", positive=True)
-    b = sp.Symbol("b", real=True)
+    n = len(x)
+    z = sp.symbols(f"z1:{n + 1}", real=True)
+    poly = sp.Poly(sp.expand(sp.sympify(expr).subs({xi: mi + zi for xi, mi, zi in zip(x, mean, z)},
+                                                    simultaneous=True)), *z)
+    total = sp.Integer(0)
+    for powers, coeff in poly.terms():
+        degree = sum(powers)
+        if degree == 0:
+            total += coeff
+        elif degree == 2:
+            i, j = [k for k, e in enumerate(powers) for _ in range(e)]
+            total += coeff * cov[i, j]
+        elif degree != 1:
+            raise ValueError(f"expr: degree {degree} in x, only <= 2 supported")
+    return total
+
+
+def _kkt_step(g: sp.Matrix, d: sp.Matrix, constraint, eps, lam) -> dict[str, object]:
+    """max_d d^T g s.t. constraint(d) <= eps, solved from the Lagrangian.
+
+    Stationarity g - lambda grad constraint(d) = 0 is solved for d (a function of
+    lambda); with lambda > 0 (dual feasibility, from the declared sign) complementary
+    slackness makes the constraint active, constraint(d(lambda)) = eps, which fixes
+    lambda. Returns the Lagrangian, d(lambda), the admissible multipliers and the step.
+    """
+    lagrangian = (d.T * g)[0] - lam * (constraint - eps)
+    stationarity = [sp.diff(lagrangian, x) for x in d]
+    # the constraint is quadratic, so stationarity is linear in d: solve it as a linear system
+    system, rhs = sp.linear_eq_to_matrix(stationarity, list(d))
+    d_of_lambda = system.LUsolve(rhs).applyfunc(sp.cancel)
+    active = sp.numer(sp.together(sp.expand(constraint.subs(dict(zip(d, d_of_lambda))) - eps)))
+    # lambda is declared positive: solve() keeps only the admissible root (dual feasibility)
+    multipliers = sp.solve(sp.factor(active), lam, simplify=False)
+    if len(multipliers) != 1:
+        raise RuntimeError(f"expected one admissible multiplier, got {multipliers}")
+    step = d_of_lambda.subs(lam, multipliers[0])
+    return {"lagrangian": lagrangian, "stationarity": stationarity,
+            "step_of_multiplier": d_of_lambda, "multiplier": multipliers[0], "step": step,
+            "lagrangian_hessian": sp.hessian(lagrangian, list(d))}
+
+
+def kkt_natural_step() -> dict[str, object]:
+    """NG-4: the KL-constrained step, derived from the constraints (no step size typed in).
+
+    The family is a bivariate Gaussian with mean parameters theta and a generic
+    positive-definite precision matrix F = L L^T, L = [[l_1, 0], [l_21, l_2]] with
+    l_1, l_2 > 0 (every positive-definite 2x2 matrix has this Cholesky form, and it
+    lets SymPy know det F > 0, so only the admissible multiplier lambda > 0 survives). From
+    its log-density, SymPy derives the Fisher matrix E[score score^T] (it is F) and
+    the KL divergence KL(p_theta+d || p_theta) (Gaussian moments only); the
+    "true" quadratic model of the KL is its Taylor series in the step to order 2.
+    The notes' constraint is d^T F d <= eps (the Fisher quadratic without the 1/2).
+    Each constraint is solved as a KKT problem (:func:`_kkt_step`); the step size
+    alpha is then read off as step / F^{-1} g, and alpha^2 g^T F^{-1} g / eps and the
+    ratio of the two step sizes are simplified from the results.
+    """
+    l1, l2, eps, lam, t = sp.symbols("l_1 l_2 epsilon lambda t", positive=True)
+    l21 = sp.Symbol("l_21", real=True)
+    chol = sp.Matrix([[l1, 0], [l21, l2]])
+    precision = chol * chol.T
+    cov = precision.inv()
+    x = sp.Matrix(sp.symbols("x1:3", real=True))
+    theta = sp.Matrix(sp.symbols("theta1:3", real=True))
     g = sp.Matrix(sp.symbols("g1:3", real=True))
     d = sp.Matrix(sp.symbols("d1:3", real=True))
-    fisher = sp.Matrix([[a, b], [b, c]])
-    lagrangian = (d.T * g)[0] - lam * ((d.T * fisher * d)[0] / 2 - eps)
-    stationarity = [sp.diff(lagrangian, x) for x in d]
-    d_of_lambda = d.subs(sp.solve(stationarity, list(d), dict=True)[0])
+
+    def log_density(mean):  # up to the normalising constant, which does not depend on the mean
+        r = x - mean
+        return -(r.T * precision * r)[0] / 2
+
+    score = sp.Matrix([sp.diff(log_density(theta), th) for th in theta])
+    fisher = (score * score.T).applyfunc(lambda e: sp.factor(_gaussian_expectation(e, x, theta, cov)))
+    new = theta + t * d
+    kl_t = sp.factor(_gaussian_expectation(log_density(new) - log_density(theta), x, new, cov))
+    kl_model = sp.expand(sp.series(kl_t, t, 0, 3).removeO().subs(t, 1))
+    notes_model = sp.expand((d.T * fisher * d)[0])
     natural = fisher.inv() * g
-    g_finv_g = sp.simplify((g.T * natural)[0])
-    constraint_of_lambda = sp.simplify((d_of_lambda.T * fisher * d_of_lambda)[0] / 2)
-    # lambda is declared positive (dual feasibility), so solve keeps the admissible root only
-    multipliers = sp.solve(q / (2 * lam**2) - eps, lam)
-    alpha = sp.sqrt(2 * eps / q)
-    alpha_notes = sp.sqrt(eps / q)
-    return {"fisher": fisher, "lagrangian": lagrangian, "stationarity": stationarity,
-            "step_of_multiplier": d_of_lambda, "natural_direction": natural,
-            "g_finv_g": g_finv_g, "constraint_of_multiplier": constraint_of_lambda,
-            "multipliers": multipliers, "alpha": alpha, "alpha_notes": alpha_notes,
-            "alpha_ratio": sp.simplify(alpha / alpha_notes),
-            "positive_definite": [a, a * c - b**2], "eps": eps, "lambda": lam, "q": q, "g": g,
-            "d": d}
+    q = sp.factor((g.T * natural)[0])
+    out = {"fisher": fisher, "kl_of_step": kl_t, "kl_model": kl_model, "notes_model": notes_model,
+           "natural_direction": natural, "g_finv_g": q, "eps": eps, "lambda": lam, "g": g,
+           "d": d, "precision": precision}
+    for name, constraint in (("true", kl_model), ("notes", notes_model)):
+        r = _kkt_step(g, d, constraint, eps, lam)
+        alpha = sp.factor(sp.cancel(r["step"][0] / natural[0]))
+        out[name] = {**r, "constraint": constraint, "alpha": alpha,
+                     "alpha_squared_q_over_eps": sp.factor(sp.cancel(alpha**2 * q / eps))}
+    out["alpha_ratio"] = sp.factor(sp.cancel(out["true"]["alpha"] / out["notes"]["alpha"]))
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -349,25 +412,33 @@ def softmax_null_space(k: int = 3) -> dict[str, object]:
 
 
 def softmax_natural_gradient_block(k: int = 3) -> dict[str, object]:
-    """NG-7 in one state: rho F_s x = rho (p * A) with p . A = 0 is solved by x = A + c 1.
+    """NG-7 in one state, derived from the softmax policy's definition.
 
-    The gradient block of a tabular softmax is rho(s) p_a A_bar(s, a) with
-    sum_a p_a A_bar(s, a) = 0, and the trajectory Fisher block is rho(s) F_s.
-    The minimum-norm (pseudo-inverse) solution is A - mean(A) 1.
+    pi_a = exp(theta_a) / sum_b exp(theta_b). The state's share of J is
+    rho sum_a pi_a Qbar_a (rho = sum_t d_t(s) the visits, Qbar_a the visit-weighted
+    Q_t(s, a)), so the gradient block is its derivative in theta; the Fisher block
+    is rho E_a[grad log pi_a grad log pi_a^T], by differentiating log softmax.
+    Both are then written in the probabilities p (theta_a = log p_a). With the
+    advantage A_a = Qbar_a - sum_b p_b Qbar_b, every A + c 1 solves F x = g, and the
+    minimum-norm (pseudo-inverse) solution is A - mean(A) 1.
     """
     _check_k(k)
-    q = sp.symbols(f"p1:{k}", positive=True)
-    p = sp.Matrix(list(q) + [1 - sum(q)])
-    adv_head = sp.symbols(f"A1:{k}", real=True)
-    # the last advantage is fixed by sum_a p_a A_a = 0
-    adv_last = -sum(pa * aa for pa, aa in zip(q, adv_head)) / p[k - 1]
-    adv = sp.Matrix(list(adv_head) + [adv_last])
+    theta = sp.Matrix(sp.symbols(f"theta1:{k + 1}", real=True))
+    qbar = sp.Matrix(sp.symbols(f"Q1:{k + 1}", real=True))
     rho, c = sp.symbols("rho c", positive=True)
-    fisher = rho * (sp.diag(*p) - p * p.T)
-    grad = rho * p.multiply_elementwise(adv)
+    pi, log_pi = _softmax(theta)
+    objective = rho * sum(pa * qa for pa, qa in zip(pi, qbar))
+    grad_theta = sp.Matrix([sp.diff(objective, th) for th in theta])
+    scores = [sp.Matrix([sp.diff(lp, th) for th in theta]) for lp in log_pi]
+    fisher_theta = rho * sum((pa * s * s.T for pa, s in zip(pi, scores)), sp.zeros(k, k))
+    p = _probability_symbols(k)
+    grad = _in_probabilities(grad_theta, theta, p)
+    fisher = _in_probabilities(fisher_theta, theta, p)
+    adv = qbar - sum(pa * qa for pa, qa in zip(p, qbar)) * sp.ones(k, 1)
     shifted = adv + c * sp.ones(k, 1)
     centred = adv - (sum(adv) / k) * sp.ones(k, 1)
-    return {"fisher": fisher, "grad": grad, "advantage": adv,
-            "residual_shifted": sp.simplify(fisher * shifted - grad),
+    return {"fisher": fisher, "grad": grad, "advantage": adv, "p": p, "rho": rho,
+            "grad_as_advantage": rho * p.multiply_elementwise(adv),
+            "residual_shifted": (fisher * shifted - grad).applyfunc(sp.simplify),
             "centred": centred, "centred_sum": sp.simplify(sum(centred)),
-            "residual_centred": sp.simplify(fisher * centred - grad)}
+            "residual_centred": (fisher * centred - grad).applyfunc(sp.simplify)}
