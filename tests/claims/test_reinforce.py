@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from _brute import finite_difference_gradient
-from _support import (BIAS, NOT_ZERO, Witness, assert_zero, median_of_means_radius,
+from _support import (BIAS, NOT_ZERO, SUPPORT_ZH, Witness, assert_zero, median_of_means_radius,
                       record_expressions, rejects_for, small_example)
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,8 +23,7 @@ from pgproofs.testing import seeded_rng
 
 ATOL = 1e-9
 
-#: Chinese of the words the captions interpolate: supports, negative controls and rules.
-SUPPORT_ZH = {"finite": "有限支撑集", "density": "概率密度"}
+#: Chinese of the words the captions interpolate: negative controls and rules.
 CONTROL_ZH = {"sign flip": "符号取反", "0.9 x REINFORCE (10% bias)": "0.9 x REINFORCE（10% 偏差）",
               "0.9 x REINFORCE": "0.9 x REINFORCE", "grad pi for grad log pi": "用 grad pi 代替 grad log pi"}
 RULE_ZH = {"a positive shift raises the variance": "正的平移会增大方差",
@@ -75,7 +74,8 @@ def test_pg1_log_derivative_trick_symbolic(evidence):
         assert_zero(d["pointwise_identity"], pg1_witness(d), "grad p - p grad log p")
         message = rejects_for(check_gradient_form, grad_p_weight, support, match=NOT_ZERO)
         record_expressions(evidence, d, ["J", "grad_J", "candidate", "difference",
-                                         "pointwise_identity"], f"{support}: ")
+                                         "pointwise_identity"], f"{support}: ",
+                           zh=f"{SUPPORT_ZH[support]}：")
         evidence.text(f"negative control ({support}, p dp/dtheta for p dlog p/dtheta): {message}",
                       zh=f"负对照（negative control；{SUPPORT_ZH[support]}，用 p dp/dtheta 代替 "
                          f"p dlog p/dtheta）：{message}")
@@ -184,8 +184,8 @@ def test_pg2_dynamics_drop_out_of_the_trajectory_score_symbolic(evidence):
                      "逐项写出时同样成立。漏掉某一步得分的求和被同一检查拒绝：" + messages[0])
     record_expressions(evidence, general, ["log_p_tau", "grad_log_p_tau", "sum_of_policy_scores",
                                            "difference", "grad_of_initial_and_dynamics_terms"],
-                       "T symbolic: ")
-    record_expressions(evidence, written, ["grad_log_p_tau"], "T = 3: ")
+                       "T symbolic: ", zh="T 为符号：")
+    record_expressions(evidence, written, ["grad_log_p_tau"], "T = 3: ", zh="T = 3：")
 
 
 def unnormalised_score_sum(policy, states, actions):

@@ -13,8 +13,9 @@ import functools
 import numpy as np
 import pytest
 import sympy as sp
-from _support import (BIAS, NOT_ZERO, SURVEY_DELTA, Witness, assert_fraction, assert_zero,
-                      median_of_means_radius, record_expressions, rejects_for, small_example)
+from _support import (BIAS, NOT_ZERO, SUPPORT_ZH, SURVEY_DELTA, Witness, assert_fraction,
+                      assert_zero, median_of_means_radius, record_expressions, rejects_for,
+                      small_example)
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
@@ -124,9 +125,11 @@ def test_vr1_score_has_mean_zero_symbolic(evidence):
         messages.append(rejects_for(check_score_mean_zero, sym.exponential_family_score_mean,
                                 support, score_without_log_partition, match=NOT_ZERO))
         record_expressions(evidence, general, ["log_density", "score", "expected_score", "value"],
-                           f"any positive family, {support}: ")
+                           f"any positive family, {support}: ",
+                           zh=f"任意取正值的分布族，{SUPPORT_ZH[support]}：")
         record_expressions(evidence, expfam, ["log_density", "score", "value",
-                                              "A_prime_minus_mean"], f"exponential family, {support}: ")
+                                              "A_prime_minus_mean"], f"exponential family, {support}: ",
+                           zh=f"指数族，{SUPPORT_ZH[support]}：")
     # The regularity is needed: when the support moves with theta the same check rejects.
     moving = sym.moving_support_score_mean()
     messages.append(rejects_for(assert_zero, moving["value"],
@@ -178,9 +181,10 @@ def test_vr1_score_has_mean_zero_symbolic(evidence):
     evidence.table("negative controls rejected by the same zero check", ["message"],
                    [[m] for m in messages],
                    zh={"title": "被同一零值检查拒绝的负对照", "columns": ["拒绝信息"]})
-    record_expressions(evidence, categorical, ["expected_score", "value"], "softmax, k symbolic: ")
+    record_expressions(evidence, categorical, ["expected_score", "value"], "softmax, k symbolic: ",
+                       zh="softmax，k 为符号：")
     record_expressions(evidence, gauss, ["score_mean", "value_mean", "score_log_std",
-                                         "value_log_std"], "Gaussian: ")
+                                         "value_log_std"], "Gaussian: ", zh="高斯分布：")
 
 
 def check_score_mean_zero_exact(score_fn, policy):
