@@ -29,10 +29,12 @@ function and the changed source line, which survives edits elsewhere).
 ``run_mutant(module, index)`` is the unit of work for a parallel runner: a
 pure function of (module, mutant index) that runs one mutant in a fresh
 pytest process. The serial default (``mutmut run``, forking a warmed-up
-process per mutant) is about ten times faster per mutant on one core, so it
+process per mutant) is several times faster per mutant on one core, so it
 runs the sweep; every survivor it reports is then re-run through
-``run_mutant`` in a fresh process, so a survivor is never an artefact of the
-fork.
+``run_mutant`` with the current tests plus the module's unit tests
+(``UNIT_TESTS``), in a fresh process: a survivor is never an artefact of the
+fork, and a test written to kill it is counted (``killed_on_rerun``).
+A mutant mutmut has not reached yet is ``not run`` and left out of the score.
 """
 
 from __future__ import annotations
@@ -67,8 +69,19 @@ TESTS = ["tests/claims", "--ignore=tests/claims/test_cartpole.py", "tests/test_m
          "tests/test_natural_engine.py", "tests/test_check.py", "tests/test_montecarlo.py",
          "tests/test_surrogate.py", "tests/test_cartpole_rollout.py", "tests/test_testing.py"]
 
+#: Each module's own unit tests: added to the covering tests when a survivor
+#: is re-run (``run_mutant``), so a test written to kill it is tried even
+#: before mutmut's traced run has seen it.
+UNIT_TESTS = {
+    "policy": ["tests/test_mdp.py"], "returns": ["tests/test_returns.py"],
+    "exact": ["tests/test_exact.py"], "check": ["tests/test_check.py"],
+    "mdp": ["tests/test_mdp.py", "tests/test_sampler.py"],
+    "variance": ["tests/test_variance_dp.py"], "natural": ["tests/test_natural_engine.py"],
+    "estimators": ["tests/test_estimators.py"], "importance": ["tests/test_importance.py"],
+}
+
 #: mutmut exit-code -> status, as mutmut.stats reads them.
-KILLED, TIMEOUT, SURVIVED, NO_TESTS = "killed", "timeout", "survived", "no tests"
+KILLED, TIMEOUT, SURVIVED, NO_TESTS, NOT_RUN = "killed", "timeout", "survived", "no tests", "not run"
 
 NICE = ["nice", "-n", "15"]
 SEP = "\u01c1"  # mutmut's class separator in mangled names
@@ -83,9 +96,28 @@ def mutmut_config(modules: list[str]) -> str:
 source_paths = ["pgproofs/"]
 only_mutate = [{only}]
 do_not_mutate_patterns = ["raise \\\\w+\\\\("]
+also_copy = ["conftest.py"]
 pytest_add_cli_args = ["-p", "no:xdist"]
 pytest_add_cli_args_test_selection = [{tests}]
 """
+
+
+#: A root conftest for the scratch copy only: the covering tests run fastest
+#: first (durations from mutmut's clean run), so -x stops a killed mutant
+#: early. The set of tests is unchanged, only their order.
+FASTEST_FIRST = '''"""Written by benchmarks/mutation.py: run the covering tests fastest first."""
+
+import json
+from pathlib import Path
+
+_STATS = Path(__file__).with_name("mutmut-stats.json")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    if _STATS.exists():
+        durations = json.loads(_STATS.read_text()).get("duration_by_test", {})
+        items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
+'''
 
 
 def prepare(workdir: Path = WORKDIR, modules: list[str] = MODULES) -> Path:
@@ -102,6 +134,7 @@ def prepare(workdir: Path = WORKDIR, modules: list[str] = MODULES) -> Path:
             shutil.copy2(src, dst)
     with open(workdir / "pyproject.toml", "a") as fh:
         fh.write(mutmut_config(modules))
+    (workdir / "conftest.py").write_text(FASTEST_FIRST)
     return workdir
 
 
@@ -129,8 +162,14 @@ def run_mutmut(workdir: Path, modules: list[str], log) -> float:
 
 def status_of(exit_code) -> str:
     from mutmut.stats import status_by_exit_code
-    status = status_by_exit_code[exit_code]
-    return KILLED if status == "killed" else status
+    if exit_code is None:
+        return NOT_RUN
+    return status_by_exit_code[exit_code]
+
+
+def sync_tests(workdir: Path) -> None:
+    """Copy the current tests into the scratch copy (new tests written to kill survivors)."""
+    shutil.copytree(ROOT / "tests", workdir / "mutants" / "tests", dirs_exist_ok=True)
 
 
 # --- describing a mutant ------------------------------------------------------
@@ -161,8 +200,9 @@ def describe_mutants(workdir: Path, module: str) -> list[dict]:
         mangled = local.rpartition("__mutmut_")[0]
         orig_def = defs[f"{mangled}__mutmut_orig"]
         mut_def = defs[local]
-        a = ast.get_source_segment(mutated, orig_def).splitlines()[1:]
-        b = ast.get_source_segment(mutated, mut_def).splitlines()[1:]
+        # compare whole definitions (a default argument may be the mutation), names aside
+        a = ast.get_source_segment(mutated, orig_def).replace(orig_def.name, "f", 1).splitlines()
+        b = ast.get_source_segment(mutated, mut_def).replace(mut_def.name, "f", 1).splitlines()
         before, after, offset = [], [], None
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
             if tag != "equal":
@@ -170,7 +210,7 @@ def describe_mutants(workdir: Path, module: str) -> list[dict]:
                 before += a[i1:i2]
                 after += b[j1:j2]
         func = mangled[2:].replace(SEP, ".") if mangled.startswith("x_") else mangled[1:].replace(SEP, ".")
-        line = orig_lines[mangled].lineno + 1 + (offset or 0)
+        line = orig_lines[mangled].lineno + (offset or 0)
         mutation = " / ".join(s.strip() for s in before) + "  ->  " + " / ".join(s.strip() for s in after)
         key = f"{module}.{func}: {mutation}"
         seen[key] = seen.get(key, 0) + 1
@@ -197,7 +237,9 @@ def run_mutant(module: str, index: int, *, workdir: Path = WORKDIR, timeout: flo
     output, so distinct (module, index) jobs may run in parallel.
     """
     mutant = describe_mutants(workdir, module)[index]
-    tests = tests_for(workdir, mutant["name"])
+    covering = tests_for(workdir, mutant["name"])
+    tests = covering + [t for t in UNIT_TESTS[module]
+                        if (workdir / "mutants" / t).exists() and covering]
     result = dict(module=module, index=index, name=mutant["name"], key=mutant["key"],
                   tests=len(tests))
     if not tests:
@@ -224,11 +266,15 @@ def summarise(mutants: list[dict], equivalent: dict[str, str]) -> dict:
     modules, survivors = {}, []
     for m in mutants:
         row = modules.setdefault(m["module"], dict(mutants=0, killed=0, timeout=0, survived=0,
-                                                   equivalent=0, other=0))
+                                                   equivalent=0, not_run=0, other=0,
+                                                   killed_on_rerun=0))
         row["mutants"] += 1
         status = m["status"]
         if status in (KILLED, TIMEOUT):
             row[status] += 1
+            row["killed_on_rerun"] += m.get("mutmut") == SURVIVED
+        elif status == NOT_RUN:
+            row["not_run"] += 1
         elif status in (SURVIVED, NO_TESTS):
             if m["key"] in equivalent:
                 row["equivalent"] += 1
@@ -236,12 +282,12 @@ def summarise(mutants: list[dict], equivalent: dict[str, str]) -> dict:
                 row["survived"] += 1
             survivors.append(dict(file=f"pgproofs/{m['module']}.py", line=m["line"],
                                   function=m["function"], mutation=m["mutation"], key=m["key"],
-                                  status=status, confirmed=m.get("confirmed"),
+                                  status=status, mutmut=m.get("mutmut"),
                                   equivalent=equivalent.get(m["key"])))
         else:
             row["other"] += 1
     for row in modules.values():
-        live = row["mutants"] - row["equivalent"]
+        live = row["mutants"] - row["equivalent"] - row["not_run"]
         row["score"] = round((row["killed"] + row["timeout"]) / live, 4) if live else None
     return dict(modules=modules, survivors=survivors)
 
@@ -252,44 +298,48 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=str(ROOT / "reports" / "bench-mutation.json"))
     parser.add_argument("--workdir", default=str(WORKDIR))
     parser.add_argument("--reuse", action="store_true",
-                        help="keep the workdir's mutants and results (rerun only what mutmut says changed)")
-    parser.add_argument("--no-confirm", action="store_true",
-                        help="do not re-run survivors in a fresh process")
+                        help="keep the workdir's mutants and mutmut's results")
+    parser.add_argument("--report-only", action="store_true",
+                        help="do not run mutmut; report (and re-run the survivors of) its results so far")
+    parser.add_argument("--no-rerun", action="store_true",
+                        help="do not re-run survivors in a fresh process with the current tests")
     args = parser.parse_args(argv)
     workdir = Path(args.workdir)
-    if not args.reuse:
-        prepare(workdir, MODULES)
-    log_path = workdir / "mutmut.log"
-    with open(log_path, "a") as log:
-        seconds = run_mutmut(workdir, args.modules, log)
+    seconds = 0.0
+    if not args.report_only:
+        if not args.reuse:
+            prepare(workdir, MODULES)
+        with open(workdir / "mutmut.log", "a") as log:
+            seconds = run_mutmut(workdir, args.modules, log)
     equivalent = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
     equivalent.pop("_comment", None)
-    mutants = []
+    if not args.no_rerun:
+        sync_tests(workdir)
+    mutants, reruns = [], []
     t0 = time.perf_counter()
     for module in args.modules:
-        described = describe_mutants(workdir, module)
-        for index, m in enumerate(described):
-            m["status"] = status_of(m["exit_code"])
-            if m["status"] == SURVIVED and not args.no_confirm and m["key"] not in equivalent:
+        for index, m in enumerate(describe_mutants(workdir, module)):
+            m["status"] = m["mutmut"] = status_of(m["exit_code"])
+            if m["status"] in (SURVIVED, NO_TESTS) and m["key"] not in equivalent \
+                    and not args.no_rerun:
                 again = run_mutant(module, index, workdir=workdir)
-                m["confirmed"] = again["status"]
-                if again["status"] != SURVIVED:
-                    m["status"] = again["status"]
+                reruns.append(again)
+                m["status"] = again["status"]
             mutants.append(m)
-    confirm_seconds = time.perf_counter() - t0
+    rerun_seconds = time.perf_counter() - t0
     summary = summarise(mutants, equivalent)
-    stale = sorted(set(equivalent) - {m["key"] for m in mutants
-                                      if m["module"] in args.modules})
+    keys = {m["key"] for m in mutants}
     path = write_json(args.out, dict(
         benchmark="mutation", tool="mutmut " + _mutmut_version(), tests=TESTS, nice=15,
-        modules_run=args.modules, run_seconds=round(seconds, 1),
-        confirm_seconds=round(confirm_seconds, 1), **summary,
-        stale_equivalent_keys=[k for k in stale if k.split(".")[0] in args.modules]))
+        modules_run=args.modules, mutmut_seconds=round(seconds, 1),
+        rerun_seconds=round(rerun_seconds, 1), reruns=len(reruns), **summary,
+        unknown_equivalent_keys=sorted(k for k in equivalent
+                                       if k.split(".")[0] in args.modules and k not in keys)))
     for name, row in summary["modules"].items():
         print(f"{name:12s} {row['mutants']:4d} mutants  killed {row['killed']:4d}  timeout "
               f"{row['timeout']:3d}  equivalent {row['equivalent']:3d}  survived "
-              f"{row['survived']:3d}  score {row['score']}")
-    print(f"wrote {path} ({seconds:.0f} s mutmut, {confirm_seconds:.0f} s confirming survivors)")
+              f"{row['survived']:3d}  not run {row['not_run']:4d}  score {row['score']}")
+    print(f"wrote {path} ({seconds:.0f} s mutmut, {rerun_seconds:.0f} s re-running survivors)")
 
 
 def _mutmut_version() -> str:
