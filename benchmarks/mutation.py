@@ -284,7 +284,12 @@ def summarise(mutants: list[dict], equivalent: dict[str, str]) -> dict:
         status = m["status"]
         if status in (KILLED, TIMEOUT):
             row[status] += 1
-            row["killed_on_rerun"] += m.get("mutmut") == SURVIVED
+            if m.get("mutmut") in (SURVIVED, NO_TESTS):  # survived mutmut, killed by a newer test
+                row["killed_on_rerun"] += 1
+                survivors.append(dict(file=f"pgproofs/{m['module']}.py", line=m["line"],
+                                      function=m["function"], mutation=m["mutation"], key=m["key"],
+                                      status=f"{status} on re-run", mutmut=m["mutmut"],
+                                      equivalent=None))
         elif status == NOT_RUN:
             row["not_run"] += 1
         elif status in (SURVIVED, NO_TESTS):
