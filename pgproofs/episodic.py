@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgproofs.mdp import pinned_cumsum, check_probabilities, readonly
+from pgproofs.mdp import checked_dynamics, pinned_cumsum, readonly
 from pgproofs.policy import SoftmaxPolicy
 
 __all__ = ["EpisodicMDP"]
@@ -38,31 +38,15 @@ class EpisodicMDP:
     """
 
     def __init__(self, initial, transitions, rewards, terminal, discount: float, time_limit: int):
-        initial = np.array(initial, dtype=np.float64)
-        transitions = np.array(transitions, dtype=np.float64)
-        rewards = np.array(rewards, dtype=np.float64)
+        initial, transitions, rewards = checked_dynamics(initial, transitions, rewards)
+        S, A = rewards.shape
         terminal = np.array(terminal)
-        if initial.ndim != 1 or initial.size < 1:
-            raise ValueError(f"initial: expected a non-empty (S,) array, got shape {initial.shape}")
-        S = initial.shape[0]
-        if transitions.ndim != 3 or transitions.shape[0] != S or transitions.shape[2] != S:
-            raise ValueError(
-                f"transitions: expected shape (S, A, S) with S = {S}, got {transitions.shape}")
-        A = transitions.shape[1]
-        if A < 1:
-            raise ValueError("transitions: needs at least one action")
-        if rewards.shape != (S, A):
-            raise ValueError(f"rewards: expected shape (S, A) = {(S, A)}, got {rewards.shape}")
         if terminal.shape != (S,):
             raise ValueError(f"terminal: expected shape (S,) = {(S,)}, got {terminal.shape}")
         if terminal.dtype != np.bool_:
             # 0/1 integers or floats are refused rather than cast: a mask of
             # probabilities or state indices passed by mistake would cast silently.
             raise ValueError(f"terminal: expected a bool mask, got dtype {terminal.dtype}")
-        check_probabilities("initial", initial)
-        check_probabilities("transitions", transitions)
-        if not np.all(np.isfinite(rewards)):
-            raise ValueError("rewards: contains non-finite entries")
         on_terminal = np.flatnonzero(terminal & (initial > 0))
         if on_terminal.size:
             s = int(on_terminal[0])

@@ -88,24 +88,8 @@ class FiniteMDP:
     """
 
     def __init__(self, initial, transitions, rewards, horizon: int, discount: float = 1.0):
-        initial = np.array(initial, dtype=np.float64)
-        transitions = np.array(transitions, dtype=np.float64)
-        rewards = np.array(rewards, dtype=np.float64)
-        if initial.ndim != 1 or initial.size < 1:
-            raise ValueError(f"initial: expected a non-empty (S,) array, got shape {initial.shape}")
-        S = initial.shape[0]
-        if transitions.ndim != 3 or transitions.shape[0] != S or transitions.shape[2] != S:
-            raise ValueError(
-                f"transitions: expected shape (S, A, S) with S = {S}, got {transitions.shape}")
-        A = transitions.shape[1]
-        if A < 1:
-            raise ValueError("transitions: needs at least one action")
-        if rewards.shape != (S, A):
-            raise ValueError(f"rewards: expected shape (S, A) = {(S, A)}, got {rewards.shape}")
-        check_probabilities("initial", initial)
-        check_probabilities("transitions", transitions)
-        if not np.all(np.isfinite(rewards)):
-            raise ValueError("rewards: contains non-finite entries")
+        initial, transitions, rewards = checked_dynamics(initial, transitions, rewards)
+        S, A = rewards.shape
         if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)):
             raise ValueError(f"horizon: must be an integer, got {horizon!r}")
         if horizon < 1:
@@ -167,6 +151,33 @@ class FiniteMDP:
                 s = draw_from_cumsum(self._cum_transitions[s * A + a], rng.random(n))
         return Batch(states, actions, self.rewards[states, actions],
                      policy.log_probs[states, actions], self.discount)
+
+
+def checked_dynamics(initial, transitions, rewards) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """float64 copies of p(s_1) (S,), P[s, a, s'] (S, A, S) and r(s, a) (S, A), validated.
+
+    ValueError naming the field for shapes that disagree, no action, non-finite
+    entries, negative probabilities or rows not summing to 1 (shared by every MDP).
+    """
+    initial = np.array(initial, dtype=np.float64)
+    transitions = np.array(transitions, dtype=np.float64)
+    rewards = np.array(rewards, dtype=np.float64)
+    if initial.ndim != 1 or initial.size < 1:
+        raise ValueError(f"initial: expected a non-empty (S,) array, got shape {initial.shape}")
+    S = initial.shape[0]
+    if transitions.ndim != 3 or transitions.shape[0] != S or transitions.shape[2] != S:
+        raise ValueError(
+            f"transitions: expected shape (S, A, S) with S = {S}, got {transitions.shape}")
+    A = transitions.shape[1]
+    if A < 1:
+        raise ValueError("transitions: needs at least one action")
+    if rewards.shape != (S, A):
+        raise ValueError(f"rewards: expected shape (S, A) = {(S, A)}, got {rewards.shape}")
+    check_probabilities("initial", initial)
+    check_probabilities("transitions", transitions)
+    if not np.all(np.isfinite(rewards)):
+        raise ValueError("rewards: contains non-finite entries")
+    return initial, transitions, rewards
 
 
 def pinned_cumsum(p: np.ndarray) -> np.ndarray:
