@@ -39,7 +39,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engines", ("exact", "discounted", "moments", "variance", "importance", "natural",
                  "montecarlo", "estimators", "advantages", "symbolic")),
     ("checks", ("check", "advantage_checks", "mc_advantages", "surrogate", "testing", "verify",
-                "bugs", "strategies")),
+                "bugs", "strategies", "surveys")),
     ("applications", ("cartpole", "report", "cli", "pytest_plugin", "__main__", "")),
 ]
 
