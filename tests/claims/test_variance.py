@@ -23,7 +23,6 @@ from pgproofs import (FiniteMDP, SoftmaxPolicy, check, claims, exact, montecarlo
                       variance)
 from pgproofs import estimators as est
 from pgproofs import strategies as pst
-from pgproofs.strategies import random_mdp, random_policy
 from pgproofs.symbolic import variance as sym
 from pgproofs.testing import seed_offset, seeded_rng
 
