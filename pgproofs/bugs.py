@@ -699,3 +699,6 @@ ADVANTAGE_CATALOGUE: tuple[AdvantageBug, ...] = (
                "advantage shrinks by lambda",
                "labmlai/annotated_deep_learning_paper_implementations#255"),
 )
+
+# Policy losses over rollout buffers with the user's own network (issue 14): pgproofs.loss_bugs.
+from pgproofs.loss_bugs import CATALOGUE as LOSS_CATALOGUE  # noqa: E402,F401

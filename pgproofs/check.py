@@ -14,7 +14,9 @@ import numpy as np
 from pgproofs import exact
 from pgproofs.advantage_checks import (assert_advantages_unbiased, assert_gae_matches_reference,
                                        assert_value_targets_unbiased)
+from pgproofs.loss_checks import assert_loss_unbiased
 from pgproofs.mc_advantages import mc_advantage_test, mc_advantages_unbiased
+from pgproofs.mc_loss import mc_loss_test, mc_loss_unbiased
 from pgproofs.mdp import FiniteMDP
 from pgproofs.moments import MAX_TUPLES, Estimator, Moments, exact_moments
 from pgproofs.montecarlo import compare_variance, mc_unbiased
@@ -22,7 +24,8 @@ from pgproofs.policy import SoftmaxPolicy
 
 __all__ = ["Estimator", "Moments", "assert_advantages_unbiased", "assert_gae_matches_reference",
            "assert_unbiased", "assert_value_targets_unbiased", "compare_variance", "exact_moments",
-           "from_surrogate_loss", "mc_advantage_test", "mc_advantages_unbiased", "mc_unbiased"]
+           "assert_loss_unbiased", "from_surrogate_loss", "mc_advantage_test",
+           "mc_advantages_unbiased", "mc_loss_test", "mc_loss_unbiased", "mc_unbiased"]
 
 # This module is where users call the checks; the engines implement them and are
 # re-exported here: MAX_TUPLES, Estimator, Moments and exact_moments from

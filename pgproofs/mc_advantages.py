@@ -169,7 +169,7 @@ class MCAdvantageResult:
                 f"+-{self.threshold:.3g}); adjusted p-value {self.p_value:.3g}")
 
 
-def _positive_int(name: str, value, least: int = 1) -> int:
+def positive_int(name: str, value, least: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
         raise ValueError(f"{name}: must be an integer >= {least}, got {value!r}")
     return int(value)
@@ -258,9 +258,9 @@ def _check_args(adv_fn, mdp, policy, n_steps, n_envs, lam, n_buffers, alpha, rng
     if not isinstance(mdp, EpisodicMDP):
         raise ValueError(f"mdp: expected an EpisodicMDP, got {type(mdp).__name__}")
     mdp.check_policy(policy)
-    _positive_int("n_steps", n_steps)
-    _positive_int("n_envs", n_envs)
-    _positive_int("n_buffers", n_buffers, least=2)
+    positive_int("n_steps", n_steps)
+    positive_int("n_envs", n_envs)
+    positive_int("n_buffers", n_buffers, least=2)
     if not (0.0 <= lam <= 1.0):
         raise ValueError(f"lam: must lie in [0, 1], got {lam}")
     if not (0.0 < alpha < 1.0):

@@ -66,20 +66,20 @@ __all__ = [
 ROUNDING = 1e-9
 
 
-def _positive_int(name: str, value, least: int = 1) -> int:
+def positive_int(name: str, value, least: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
         raise ValueError(f"{name}: must be an integer >= {least}, got {value!r}")
     return int(value)
 
 
-def _check_alpha(alpha: float) -> float:
+def check_alpha(alpha: float) -> float:
     alpha = float(alpha)
     if not (0.0 < alpha < 1.0):
         raise ValueError(f"alpha: must lie in (0, 1), got {alpha}")
     return alpha
 
 
-def _check_rng(rng) -> np.random.Generator:
+def check_rng(rng) -> np.random.Generator:
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng: expected a numpy.random.Generator (Monte Carlo checks are "
                          f"seeded explicitly), got {type(rng).__name__}")
@@ -105,12 +105,12 @@ def sample_estimates(estimator, mdp: FiniteMDP, policy: SoftmaxPolicy, n_batches
     mdp.check_policy(policy, "policy")
     behavior = policy if behavior is None else behavior
     mdp.check_policy(behavior, "behavior")
-    n_batches = _positive_int("n_batches", n_batches)
-    batch_size = _positive_int("batch_size", batch_size)
+    n_batches = positive_int("n_batches", n_batches)
+    batch_size = positive_int("batch_size", batch_size)
     if not callable(estimator):
         raise ValueError(f"estimator: expected a callable (batch, policy) -> (S, A), "
                          f"got {type(estimator).__name__}")
-    batch = mdp.sample(behavior, n_batches * batch_size, _check_rng(rng))
+    batch = mdp.sample(behavior, n_batches * batch_size, check_rng(rng))
     return estimates_on(estimator, batch, policy, batch_size)
 
 
@@ -122,7 +122,7 @@ def estimates_on(estimator, trajectories: Batch, policy: SoftmaxPolicy,
     those terms, as in ``moments.exact_moments``) is evaluated in one vectorised
     call; any other is called once per batch.
     """
-    batch_size = _positive_int("batch_size", batch_size)
+    batch_size = positive_int("batch_size", batch_size)
     if len(trajectories) % batch_size:
         raise ValueError(f"batch_size: {len(trajectories)} trajectories do not split into "
                          f"batches of {batch_size}")
@@ -212,9 +212,9 @@ def mc_bias_test(estimator, mdp: FiniteMDP, policy: SoftmaxPolicy, *, n_batches:
     selects the finite-sample empirical Bernstein test, otherwise Student's t
     (asymptotic). ``mc_unbiased`` is the asserting version.
     """
-    alpha = _check_alpha(alpha)
-    n = _positive_int("n_batches", n_batches, least=2)
-    _check_rng(rng)
+    alpha = check_alpha(alpha)
+    n = positive_int("n_batches", n_batches, least=2)
+    check_rng(rng)
     g = sample_estimates(estimator, mdp, policy, n, rng, batch_size=batch_size,
                          behavior=behavior)
     truth = exact.policy_gradient(mdp, policy)
@@ -313,7 +313,7 @@ def compare_variance(est_a, est_b, mdp: FiniteMDP, policy: SoftmaxPolicy, *,
     mdp.check_policy(policy, "policy")
     behav = policy if behavior is None else behavior
     mdp.check_policy(behav, "behavior")
-    batch_size = _positive_int("batch_size", batch_size)
+    batch_size = positive_int("batch_size", batch_size)
     if not (rtol >= 0):
         raise ValueError(f"rtol: must be >= 0, got {rtol}")
     n_tuples = exact.count_trajectories(mdp, behav) ** batch_size
@@ -329,9 +329,9 @@ def compare_variance(est_a, est_b, mdp: FiniteMDP, policy: SoftmaxPolicy, *,
 
     from scipy.special import ndtri
 
-    alpha = _check_alpha(alpha)
-    n = _positive_int("n_batches", n_batches, least=2)
-    _check_rng(rng)
+    alpha = check_alpha(alpha)
+    n = positive_int("n_batches", n_batches, least=2)
+    check_rng(rng)
     batch = mdp.sample(behav, n * batch_size, rng)  # shared by both estimators (paired)
     a = estimates_on(est_a, batch, policy, batch_size)
     b = estimates_on(est_b, batch, policy, batch_size)

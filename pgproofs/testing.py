@@ -373,3 +373,10 @@ def assert_gae_matches_reference(adv_fn: Callable, *, max_examples: int = 100,
     _advantage_property(adv_fn, check.assert_gae_matches_reference,
                         what="differs from the reference GAE", max_examples=max_examples,
                         lam=lam, n_envs=n_envs, cases=cases, atol=atol)
+
+
+# ---- policy losses with the user's own network (issue 14) -------------------
+from pgproofs.loss_testing import (LossBiasError, LossCounterexample,  # noqa: E402,F401
+                                   assert_loss_unbiased, loss_cases)
+
+__all__ += ["LossBiasError", "LossCounterexample", "assert_loss_unbiased", "loss_cases"]

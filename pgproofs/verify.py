@@ -30,10 +30,10 @@ import textwrap
 import traceback
 from pathlib import Path
 
+from pgproofs.loss_verify import add_loss_options, run_loss
+from pgproofs.targets import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, UsageError, crashed, load_target
+
 __all__ = ["load_target", "register", "run"]
-
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
 
 _DESCRIPTION = (
     "Check an estimator (batch, policy) -> (S, A), or with --surrogate a PyTorch loss "
@@ -41,10 +41,6 @@ _DESCRIPTION = (
     "gradient on small MDPs drawn by Hypothesis; each case is decided by enumeration and a "
     "failure is shrunk to a minimal MDP. Exit status: 0 unbiased, 1 biased (or the function "
     "raised), 2 usage error.")
-
-
-class UsageError(Exception):
-    """A target that cannot be loaded; reported with exit status 2."""
 
 
 def register(subparsers) -> None:
@@ -85,6 +81,7 @@ def register(subparsers) -> None:
     parser.add_argument("--max-horizon", type=_positive, default=None, metavar="T",
                         help="longest horizon drawn (default 3 for batch size 1; the defaults "
                              "shrink as --batch-size grows so that enumeration stays quick)")
+    add_loss_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -106,48 +103,6 @@ def _unit(text: str) -> float:
     if not (0.0 <= value <= 1.0):
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value}")
     return value
-
-
-def load_target(target: str):
-    """The callable named by ``MODULE:FUNCTION`` (or ``path/file.py:FUNCTION``); UsageError if not."""
-    module_name, sep, attr = target.rpartition(":")
-    if not sep or not module_name or not attr:
-        raise UsageError(f"target {target!r}: expected MODULE:FUNCTION, e.g. "
-                         f"pgproofs.bugs:greedy_action")
-    if module_name.endswith(".py"):
-        module = _load_file(Path(module_name))
-    else:
-        # Like `python -m`, let modules in the current directory be found.
-        if os.getcwd() not in sys.path and "" not in sys.path:
-            sys.path.insert(0, os.getcwd())
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise UsageError(f"cannot import module {module_name!r}: {exc}") from None
-        except Exception as exc:  # an error while executing the user's module
-            raise UsageError(f"importing {module_name!r} failed:\n"
-                             f"{''.join(traceback.format_exception(exc)).rstrip()}") from None
-    obj = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise UsageError(f"module {module_name!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise UsageError(f"{target!r} is a {type(obj).__name__}, not a function")
-    return obj
-
-
-def _load_file(path: Path):
-    if not path.is_file():
-        raise UsageError(f"no such file: {str(path)!r}")
-    spec = importlib.util.spec_from_file_location(f"_pgproofs_verify_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        raise UsageError(f"running {str(path)!r} failed:\n"
-                         f"{''.join(traceback.format_exception(exc)).rstrip()}") from None
-    return module
 
 
 def _mdps(args):
@@ -197,13 +152,18 @@ def run_advantages(args) -> int:
                   f"Hypothesis).\n{exc.counterexample}")
             return EXIT_FAIL
         except Exception as exc:  # the user's code raised: a failure, not a usage error
-            return _crashed(args.target, exc)
+            return crashed(args.target, exc)
     print(f"PASS: {args.target} is unbiased at every buffer position on every drawn case"
           f"{' and equals the reference GAE' if args.gae else ''} (exact enumeration, atol 1e-9).")
     return EXIT_PASS
 
 
 def run(args) -> int:
+    if args.loss:
+        return run_loss(args)
+    if args.module is not None or args.reduction != "mean":
+        print("pgproofs verify: error: --module and --reduction need --loss", file=sys.stderr)
+        return EXIT_USAGE
     if args.advantages:
         return run_advantages(args)
     if args.gae or args.lam is not None:
@@ -233,12 +193,6 @@ def run(args) -> int:
               f"{exc.counterexample}")
         return EXIT_FAIL
     except Exception as exc:  # the user's code raised: a failure, not a usage error
-        return _crashed(args.target, exc)
+        return crashed(args.target, exc)
     print(f"PASS: {args.target} is unbiased on every drawn case (exact enumeration, atol 1e-9).")
     return EXIT_PASS
-
-
-def _crashed(target: str, exc: BaseException) -> int:
-    notes = "\n".join(getattr(exc, "__notes__", []))
-    print(f"FAIL: {target} raised {type(exc).__name__}: {exc}\n{notes}".rstrip())
-    return EXIT_FAIL

@@ -38,8 +38,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("model", ("mdp", "policy", "returns", "episodic", "rollouts", "gym_env")),
     ("engines", ("exact", "discounted", "moments", "variance", "importance", "natural",
                  "montecarlo", "estimators", "advantages", "symbolic")),
-    ("checks", ("check", "advantage_checks", "mc_advantages", "surrogate", "testing", "verify",
-                "bugs", "strategies", "surveys")),
+    ("checks", ("check", "advantage_checks", "mc_advantages", "loss_target", "loss_checks",
+                "mc_loss", "policy_losses", "surrogate", "testing", "loss_testing", "targets",
+                "verify", "loss_verify", "bugs", "loss_bugs", "strategies",
+                "surveys")),
     ("applications", ("cartpole", "report", "cli", "pytest_plugin", "__main__", "")),
 ]
 

@@ -124,3 +124,66 @@ def test_exact_moments_handle_1e5_tuples():
     np.testing.assert_allclose(m.mean, exact.policy_gradient(mdp, policy), atol=1e-9)
     single = check.exact_moments(reinforce, mdp, policy, batch_size=1)
     np.testing.assert_allclose(m.cov, single.cov / 2, atol=1e-9)
+
+
+def _single_path():
+    """One action per state and deterministic moves: one trajectory, of probability exactly 1.
+
+    The softmax of a single logit is exactly 1 and its score exactly 0, so the
+    exact gradient is exactly 0 and an estimator's mean is exactly its value:
+    the tests below can put a bias of an exact size on a chosen logit.
+    """
+    mdp = FiniteMDP([1.0, 0.0], [[[0.0, 1.0]], [[1.0, 0.0]]], [[1.0], [2.0]], 2)
+    return mdp, SoftmaxPolicy(np.zeros((2, 1)))
+
+
+def _biased(bias):
+    def estimator(batch, policy):
+        return reinforce(batch, policy) + np.asarray(bias)
+    return estimator
+
+
+def test_assert_unbiased_names_the_most_biased_logit_and_its_size():
+    mdp, policy = _single_path()
+    # bias 0.125 on logits[0, 0], 0.25 on logits[1, 0]: the message must name the larger
+    with pytest.raises(AssertionError, match=r"largest bias \+0\.25 at logits\[1, 0\] "
+                                             r"\(state 1, action 0\)"):
+        check.assert_unbiased(_biased([[0.125], [0.25]]), mdp, policy)
+    with pytest.raises(AssertionError, match=r"largest bias -0\.5 at logits\[0, 0\]"):
+        check.assert_unbiased(_biased([[-0.5], [0.25]]), mdp, policy)
+
+
+def test_assert_unbiased_tolerance_is_inclusive_and_may_be_zero():
+    mdp, policy = _single_path()
+    check.assert_unbiased(_biased([[0.0], [0.0]]), mdp, policy, atol=0.0)  # exact equality
+    check.assert_unbiased(_biased([[0.125], [0.25]]), mdp, policy, atol=0.25)  # |bias| <= atol
+    with pytest.raises(AssertionError, match=r"largest bias \+0\.25 .* atol 0\.2499"):
+        check.assert_unbiased(_biased([[0.125], [0.25]]), mdp, policy, atol=0.2499)
+    with pytest.raises(AssertionError, match=r"largest bias \+1e-12 .* atol 0\b"):
+        check.assert_unbiased(_biased([[0.0], [1e-12]]), mdp, policy, atol=0.0)
+
+
+def test_compare_variance_entry_point_passes_its_options_on():
+    from pgproofs import estimators
+    rng = np.random.default_rng(3)
+    mdp = FiniteMDP([1.0, 0.0], rng.dirichlet([1, 1], size=(2, 2)), rng.normal(size=(2, 2)), 2)
+    policy = SoftmaxPolicy(rng.normal(size=(2, 2)))
+    n = exact.count_trajectories(mdp, policy)
+    res = check.compare_variance(estimators.reinforce, estimators.reward_to_go, mdp, policy,
+                                 batch_size=2)
+    assert (res.method, res.n) == ("exact", n ** 2)
+    for got, est in ((res.var_a, estimators.reinforce), (res.var_b, estimators.reward_to_go)):
+        np.testing.assert_allclose(
+            got, check.exact_moments(est, mdp, policy, batch_size=2).total_variance, rtol=1e-12)
+
+
+def test_exact_moments_take_any_array_of_numbers_as_an_estimate():
+    # an exact-arithmetic estimator (a nested list of Fractions) is read as float64
+    from fractions import Fraction
+    mdp, policy = _single_path()
+
+    def fractions(batch, policy):
+        return [[Fraction(1, 3)], [Fraction(-1, 4)]]
+    m = check.exact_moments(fractions, mdp, policy)
+    np.testing.assert_array_equal(m.mean, [[1 / 3], [-1 / 4]])
+    np.testing.assert_array_equal(m.cov, np.zeros((2, 2)))

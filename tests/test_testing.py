@@ -29,7 +29,7 @@ BUGS = {bug.name: bug for bug in CATALOGUE}
 def rejection(name: str) -> EstimatorBiasError:
     """The suite's verdict on the catalogue's buggy loss ``name`` (searched once per session)."""
     with pytest.raises(EstimatorBiasError) as info:
-        assert_surrogate_unbiased(BUGS[name].buggy, max_examples=25, mdps=SMALL)
+        assert_surrogate_unbiased(BUGS[name].buggy, max_examples=100, mdps=SMALL)
     return info.value
 
 

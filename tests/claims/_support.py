@@ -32,10 +32,20 @@ def rejects(fn, *args, match: str, **kwargs) -> str:
     return str(info.value)
 
 
-def record_expressions(evidence, exprs, names, prefix=""):
-    """Record the named SymPy expressions of a derivation as evidence."""
+def record_expressions(evidence, exprs, names, prefix="", zh=None):
+    """Record the named SymPy expressions of a derivation as evidence.
+
+    The names are identifiers; ``prefix`` (e.g. "finite: ") is a phrase, so a
+    caller that gives one gives its Chinese as ``zh`` (e.g. "有限支撑集："),
+    recorded as the Chinese of each prefixed name.
+    """
     for name in names:
-        evidence.expression(prefix + name, exprs[name])
+        evidence.expression(prefix + name, exprs[name],
+                            zh=None if zh is None else {"name": zh + name})
+
+
+#: Chinese of the two kinds of support the symbolic derivations are written for.
+SUPPORT_ZH = {"finite": "有限支撑集", "density": "概率密度"}
 
 
 # ---- claims of sections 1-2 (PG, VR): exact zero checks and survey fractions -------------

@@ -81,9 +81,16 @@ def run(algo: str, seed: int) -> TrainResult:
     return _train(algo, seed)[0]
 
 
-def rejected(message: str) -> str:
-    """The reason a check gave for rejecting a control (its message, not pytest's detail)."""
-    return "rejected: " + message.splitlines()[0]
+def rejected(message: str, zh: bool = False) -> str:
+    """The reason a check gave for rejecting a control (its message, not pytest's detail),
+    labelled in English or, for the Chinese caption, in Chinese (the message stays verbatim)."""
+    return ("已拒绝：" if zh else "rejected: ") + message.splitlines()[0]
+
+
+#: Chinese of the estimator labels of pgproofs.cartpole.variance (series and table labels).
+ESTIMATOR_ZH = {"full return": "完整回报", "reward-to-go": "未来回报",
+                "rtg + baseline": "未来回报 + 基线",
+                "rtg + anti-baseline (control)": "未来回报 + 反基线（对照）"}
 
 
 # ------------------------------------------------------------------ E2E-1, one run
@@ -124,7 +131,7 @@ def controls_of_a_solve(result: TrainResult) -> dict[str, tuple[TrainResult, str
     frozen = train(Config(algo=result.algo, seed=result.seed, max_env_steps=early.every,
                           policy_lr=1e-9, max_kl=1e-9, protocol=early))
     independent = "independent greedy check failed"
-    return {
+    return {  # the names are table labels; SOLVE_CONTROLS_ZH holds their Chinese
         "the same learner with steps of 1e-9, stopped at its first evaluation":
             (frozen, "protocol did not confirm"),
         "the solved run with an untrained network in place of its policy":
@@ -134,14 +141,30 @@ def controls_of_a_solve(result: TrainResult) -> dict[str, tuple[TrainResult, str
     }
 
 
+SOLVE_CONTROLS_ZH = {
+    "the same learner with steps of 1e-9, stopped at its first evaluation":
+        "同一学习器，步长 1e-9，在第一次评估时停止",
+    "the solved run with an untrained network in place of its policy":
+        "已解出的运行，策略换成未训练的网络",
+    "the solved run with an always-push-right policy":
+        "已解出的运行，策略换成始终向右推小车的策略",
+}
+
+
 def record_run(evidence, result: TrainResult, label: str) -> None:
     evidence.curve(f"{label}: greedy evaluation during training (seed {result.seed})",
                    x=[c["env_steps"] for c in result.curve],
                    series={"greedy mean of 20 episodes": [c["eval_mean"] for c in result.curve],
                            "training episodes (last 20)": [c["train_return"] for c in result.curve]},
-                   xlabel="environment steps", ylabel="return")
-    evidence.number(f"{label}: env steps to confirmed solve", result.env_steps)
-    evidence.number(f"{label}: training wall time (evaluation excluded)", result.wall_s, unit="s")
+                   xlabel="environment steps", ylabel="return",
+                   zh={"title": f"{label}：训练过程中的贪心策略评估（种子 {result.seed}）",
+                       "series": {"greedy mean of 20 episodes": "20 个回合的贪心平均回报",
+                                  "training episodes (last 20)": "训练回合回报（最近 20 个）"},
+                       "xlabel": "环境步数", "ylabel": "回报"})
+    evidence.number(f"{label}: env steps to confirmed solve", result.env_steps,
+                    zh={"name": f"{label}：确认解出时的环境步数"})
+    evidence.number(f"{label}: training wall time (evaluation excluded)", result.wall_s, unit="s",
+                    zh={"name": f"{label}：训练墙钟时间（不含评估）", "unit": "秒"})
 
 
 def solves_with_controls(evidence, algo: str) -> None:
@@ -151,15 +174,36 @@ def solves_with_controls(evidence, algo: str) -> None:
              f"accepted: protocol mean {result.eval_return_mean:.1f} over "
              f"{result.eval_episodes} episodes; independent mean {returns.mean():.1f} "
              f"(min {returns.min():.0f}) over 100 episodes"]]
+    rows_zh = [[f"{algo}，留出种子 {FAST_SEED}",
+                f"通过：协议在 {result.eval_episodes} 个回合上的平均回报为 "
+                f"{result.eval_return_mean:.1f}；独立检查在 100 个回合上的平均回报为 "
+                f"{returns.mean():.1f}（最低 {returns.min():.0f}）"]]
     for name, (control, reason) in controls_of_a_solve(result).items():
-        rows.append([name, rejected(rejects(check_solves, control, match=reason))])
+        message = rejects(check_solves, control, match=reason)
+        rows.append([name, rejected(message)])
+        rows_zh.append([SOLVE_CONTROLS_ZH[name], rejected(message, zh=True)])
     record_run(evidence, result, algo)
-    evidence.number(f"{algo}: independent greedy mean (100 fresh episodes)", returns.mean())
+    evidence.number(f"{algo}: independent greedy mean (100 fresh episodes)", returns.mean(),
+                    zh={"name": f"{algo}：独立检查的贪心平均回报（100 个新回合）"})
     evidence.table(f"{algo}: the solve check on the trained run and on its controls",
-                   ["run", "check"], rows)
+                   ["run", "check"], rows,
+                   zh={"title": f"{algo}：对训练所得的运行及其对照组做解出检查",
+                       "columns": ["运行", "检查结果"], "rows": rows_zh})
 
 
-def describe(cfg: dict) -> str:
+def describe(cfg: dict, zh: bool = False) -> str:
+    """The learner of a run's config, in English or (zh=True) in Chinese."""
+    if zh:
+        batch = f"每次更新使用 {cfg['num_envs']} 个环境 x {cfg['window']} 步"
+        if cfg["algo"] == "npg":
+            return (f"自然策略梯度（natural policy gradient）：受 KL 约束的一步（目标 "
+                    f"{cfg['max_kl']}），由 {cfg['cg_iters']} 次基于费舍尔向量积（Fisher-vector "
+                    f"product，阻尼 {cfg['cg_damping']}）的共轭梯度（conjugate gradient）迭代"
+                    f"求得，再回溯缩小步长，直到实测 KL 不超过 {cfg['kl_accept']} x 目标；"
+                    f"{batch}。")
+        return (f"带未来回报（reward-to-go）和学习得到的状态价值基线（baseline）的 REINFORCE"
+                f"（优势按批次归一化：{cfg['normalize_advantages']}），{batch}，"
+                f"Adam {cfg['policy_lr']:g}。")
     batch = f"{cfg['num_envs']} envs x {cfg['window']} steps per update"
     if cfg["algo"] == "npg":
         return (f"Natural policy gradient: KL-constrained step (target {cfg['max_kl']}) by "
@@ -173,16 +217,22 @@ def describe(cfg: dict) -> str:
 
 @pytest.mark.claim("E2E-1")
 def test_e2e1_reward_to_go_with_baseline_solves_cartpole(evidence):
-    evidence.text(describe(run("rtg-baseline", FAST_SEED).config) + f" Held-out seed "
+    cfg = run("rtg-baseline", FAST_SEED).config
+    evidence.text(describe(cfg) + f" Held-out seed "
                   f"{FAST_SEED}, trained until the protocol confirms a greedy mean >= "
-                  f"{THRESHOLD:g} on 100 fresh episodes, then checked on 100 more.")
+                  f"{THRESHOLD:g} on 100 fresh episodes, then checked on 100 more.",
+                  zh=describe(cfg, zh=True) + f"留出种子 {FAST_SEED}：一直训练到评估协议在 100 "
+                  f"个新回合上确认贪心平均回报 >= {THRESHOLD:g}，再在另外 100 个回合上复查。")
     solves_with_controls(evidence, "rtg-baseline")
 
 
 @pytest.mark.claim("E2E-1")
 def test_e2e1_natural_gradient_solves_cartpole(evidence):
-    evidence.text(describe(run("npg", FAST_SEED).config) + f" Held-out seed {FAST_SEED}; "
-                  "same protocol and the same independent check as rtg-baseline.")
+    cfg = run("npg", FAST_SEED).config
+    evidence.text(describe(cfg) + f" Held-out seed {FAST_SEED}; "
+                  "same protocol and the same independent check as rtg-baseline.",
+                  zh=describe(cfg, zh=True) + f"留出种子 {FAST_SEED}；评估协议和独立复查都与 "
+                  "rtg-baseline 相同。")
     solves_with_controls(evidence, "npg")
 
 
@@ -236,31 +286,44 @@ def test_e2e2_reward_to_go_and_baseline_lower_gradient_variance(evidence):
     so the check detects a variance increase, not only the absence of a gain.
     """
     snaps = _train("rtg-baseline", FAST_SEED)[1]
-    rows = []
+    rows, rows_zh = [], []
+    name_zh = ESTIMATOR_ZH
     for worse, better in COMPARISONS[:2]:
-        rows.append([f"{worse} -> {better}", check_lowers_variance(snaps, worse, better),
-                     "lower: accepted"])
-    rows.append([f"{ANTI} -> reward-to-go", check_lowers_variance(snaps, ANTI, "reward-to-go"),
+        z = check_lowers_variance(snaps, worse, better)
+        rows.append([f"{worse} -> {better}", z, "lower: accepted"])
+        rows_zh.append([f"{name_zh[worse]} -> {name_zh[better]}", z, "更低：通过"])
+    z = check_lowers_variance(snaps, ANTI, "reward-to-go")
+    rows.append([f"{ANTI} -> reward-to-go", z,
                  "lower: accepted (the control is significantly worse)"])
+    rows_zh.append([f"{name_zh[ANTI]} -> {name_zh['reward-to-go']}", z, "更低：通过（对照组显著更差）"])
     for worse, better in [("reward-to-go", ANTI)] + [(b, a) for a, b in COMPARISONS[:2]]:
         message = rejects(check_lowers_variance, snaps, worse, better,
                           match="did not lower the variance")
-        rows.append([f"{worse} -> {better}", pooled_z(snaps, worse, better),
-                     rejected(message)])
+        z = pooled_z(snaps, worse, better)
+        rows.append([f"{worse} -> {better}", z, rejected(message)])
+        rows_zh.append([f"{name_zh[worse]} -> {name_zh[better]}", z, rejected(message, zh=True)])
     steps = [s["env_steps"] for s in snaps]
     names = list(snaps[0]["variance"])
     evidence.curve("gradient variance (trace of covariance) per episode, same episodes",
                    x=steps, series={n: [s["variance"][n] for s in snaps] for n in names},
-                   xlabel="environment steps of training", ylabel="tr Cov[g]", logy=True)
+                   xlabel="environment steps of training", ylabel="tr Cov[g]", logy=True,
+                   zh={"title": "单个回合梯度的方差（协方差矩阵的迹），各估计量用同一批回合",
+                       "series": {n: name_zh[n] for n in names},
+                       "xlabel": "训练的环境步数", "ylabel": "tr Cov[g]"})
     evidence.table(f"variance ratios at each snapshot ({VARIANCE_EPISODES} episodes each)",
                    ["env steps", "mean episode length", "rtg / full", "baseline / rtg",
                     "anti-baseline / rtg (control)"],
                    [[s["env_steps"], s["mean_length"],
                      s["variance"]["reward-to-go"] / s["variance"]["full return"],
                      s["variance"]["rtg + baseline"] / s["variance"]["reward-to-go"],
-                     s["variance"][ANTI] / s["variance"]["reward-to-go"]] for s in snaps])
+                     s["variance"][ANTI] / s["variance"]["reward-to-go"]] for s in snaps],
+                   zh={"title": f"各快照处的方差比（每个快照 {VARIANCE_EPISODES} 个回合）",
+                       "columns": ["环境步数", "平均回合长度", "未来回报 / 完整回报",
+                                   "基线 / 未来回报", "反基线 / 未来回报（对照）"]})
     evidence.table(f"pooled paired z (variance gap / standard error); criterion z >= {Z_CRIT}",
-                   ["comparison (worse -> better)", "z", "check"], rows)
+                   ["comparison (worse -> better)", "z", "check"], rows,
+                   zh={"title": f"合并的配对 z 值（方差差距 / 标准误）；判据 z >= {Z_CRIT}",
+                       "columns": ["比较（较差 -> 较好）", "z", "检查结果"], "rows": rows_zh})
 
 
 # ------------------------------------------------------------------ E2E-3, KL per update
@@ -292,6 +355,9 @@ def check_within_line_search(kl: np.ndarray, target: float, accept: float) -> No
 KL_CONTROLS = {"kl_sqrt2": "sqrt(2) x natural step (control)",
                "kl_no_half": "sized with the notes' d^T F d = eps, no 1/2 (control)",
                "kl_plain": "plain gradient, same Euclidean norm (control)"}
+KL_CONTROLS_ZH = {"kl_sqrt2": "sqrt(2) x 自然梯度步（对照）",
+                  "kl_no_half": "按笔记的 d^T F d = eps 定步长，缺 1/2（对照）",
+                  "kl_plain": "普通梯度，欧氏范数相同（对照）"}
 
 
 def check_kl(result: TrainResult) -> dict[str, float]:
@@ -326,15 +392,28 @@ def test_e2e3_natural_gradient_kl_per_update_stays_near_target(evidence):
                            KL_CONTROLS["kl_sqrt2"]: [u["kl_sqrt2"] for u in ups],
                            KL_CONTROLS["kl_no_half"]: [u["kl_no_half"] for u in ups]},
                    xlabel="update", ylabel="KL(pi_old || pi_new), mean over batch states",
-                   logy=True)
+                   logy=True,
+                   zh={"title": "每次自然梯度更新的实测 KL",
+                       "series": {"accepted step": "被接受的步", "target": "目标",
+                                  KL_CONTROLS["kl_sqrt2"]: KL_CONTROLS_ZH["kl_sqrt2"],
+                                  KL_CONTROLS["kl_no_half"]: KL_CONTROLS_ZH["kl_no_half"]},
+                       "xlabel": "更新序号",
+                       "ylabel": "KL(pi_old || pi_new)，对批次中的状态取平均"})
     evidence.table("median measured KL / target over the run's updates "
                    "(check: median in [0.8, 1.25], >= 80% of updates in [2/3, 3/2])",
                    ["step", "median KL / target", "check"],
                    [["natural step, accepted", med["kl"], "accepted"],
                     ["natural step, full (before line search)", med["kl_full"], "accepted"]]
-                   + [[name, med[k], "rejected"] for k, name in KL_CONTROLS.items()])
+                   + [[name, med[k], "rejected"] for k, name in KL_CONTROLS.items()],
+                   zh={"title": "本次运行各次更新的实测 KL / 目标 的中位数（检查：中位数在 "
+                                "[0.8, 1.25] 内，且 >= 80% 的更新在 [2/3, 3/2] 内）",
+                       "columns": ["步", "KL / 目标 的中位数", "检查结果"],
+                       "rows": [["自然梯度步，被线搜索接受的", med["kl"], "通过"],
+                                ["自然梯度步，完整步长（线搜索之前）", med["kl_full"], "通过"]]
+                       + [[KL_CONTROLS_ZH[k], med[k], "拒绝"] for k in KL_CONTROLS]})
     evidence.number("updates accepted at the full step",
-                    float(np.mean([u["step_fraction"] == 1.0 for u in ups])))
+                    float(np.mean([u["step_fraction"] == 1.0 for u in ups])),
+                    zh={"name": "以完整步长被接受的更新所占比例"})
 
 
 # --------------------------------------------------------------------------- slow
@@ -367,12 +446,19 @@ def record_curves(evidence, runs: dict) -> None:
         bands[algo] = (np.nanpercentile(grid, 25, 0).tolist(),
                        np.nanpercentile(grid, 75, 0).tolist())
     seeds = f"held-out seeds {SEEDS[0]}-{SEEDS[-1]}"
+    seeds_zh = f"留出种子 {SEEDS[0]}-{SEEDS[-1]}"
     evidence.curve(f"greedy evaluation return, median over {seeds} (band: quartiles)",
                    x=x, series=series, bands=bands, xlabel="environment steps",
-                   ylabel="greedy mean return (20 episodes)")
+                   ylabel="greedy mean return (20 episodes)",
+                   zh={"title": f"贪心评估回报：{seeds_zh} 上的中位数（阴影带：四分位数）",
+                       "series": {algo: algo for algo in series},  # learner names: identifiers
+                       "xlabel": "环境步数", "ylabel": "贪心平均回报（20 个回合）"})
     evidence.table(f"steps to a confirmed solve, {seeds}",
                    ["learner", f"solved / {len(SEEDS)}", "median env steps", "median wall s"],
-                   [[a, *summarise(rs).values()] for a, rs in runs.items()])
+                   [[a, *summarise(rs).values()] for a, rs in runs.items()],
+                   zh={"title": f"确认解出所需的步数，{seeds_zh}",
+                       "columns": ["学习器", f"解出数 / {len(SEEDS)}", "环境步数中位数",
+                                   "墙钟时间中位数（秒）"]})
 
 
 @pytest.mark.slow
@@ -383,7 +469,8 @@ def test_e2e1_baseline_and_natural_gradient_solve_on_nine_of_ten_seeds(evidence)
     check_meets_acceptance(runs["npg"])
     # negative control: the same criterion rejects vanilla REINFORCE (full return)
     message = rejects(check_meets_acceptance, runs["reinforce"], match="acceptance not met")
-    evidence.text(f"Control, vanilla REINFORCE: {rejected(message)}.")
+    evidence.text(f"Control, vanilla REINFORCE: {rejected(message)}.",
+                  zh=f"对照，原始 REINFORCE（完整回报）：{rejected(message, zh=True)}。")
     record_curves(evidence, runs)
 
 
@@ -409,19 +496,25 @@ def test_e2e2_reward_to_go_and_baseline_solve_in_fewer_steps_than_reinforce(evid
     """
     runs = {a: [run(a, s) for s in SEEDS] for a in ("reinforce", "rtg", "rtg-baseline")}
     steps = {a: [r.env_steps if r.solved else math.inf for r in rs] for a, rs in runs.items()}
-    rows = []
+    rows, rows_zh = [], []
     for a in ("rtg", "rtg-baseline"):
         med_a, med_ref = check_fewer_steps(runs[a], runs["reinforce"])
-        rows.append([f"{a} vs reinforce", med_a, med_ref,
-                     _mann_whitney_p(steps[a], steps["reinforce"]), "fewer: accepted"])
+        p = _mann_whitney_p(steps[a], steps["reinforce"])
+        rows.append([f"{a} vs reinforce", med_a, med_ref, p, "fewer: accepted"])
+        rows_zh.append([f"{a} 对比 reinforce", med_a, med_ref, p, "更少：通过"])
     for a, b in (("reinforce", "reinforce"), ("reinforce", "rtg")):
         message = rejects(check_fewer_steps, runs[a], runs[b], match="not fewer steps")
-        rows.append([f"{a} vs {b} (control)", summarise(runs[a])["median_steps"],
-                     summarise(runs[b])["median_steps"],
-                     _mann_whitney_p(steps[a], steps[b]), rejected(message)])
+        cells = [summarise(runs[a])["median_steps"], summarise(runs[b])["median_steps"],
+                 _mann_whitney_p(steps[a], steps[b])]
+        rows.append([f"{a} vs {b} (control)", *cells, rejected(message)])
+        rows_zh.append([f"{a} 对比 {b}（对照）", *cells, rejected(message, zh=True)])
     evidence.table(f"median env steps to solve, {len(SEEDS)} held-out seeds; "
                    "exact one-sided Mann-Whitney p",
-                   ["comparison", "median (variant)", "median (reference)", "p", "check"], rows)
+                   ["comparison", "median (variant)", "median (reference)", "p", "check"], rows,
+                   zh={"title": f"解出所需环境步数的中位数，{len(SEEDS)} 个留出种子；"
+                                "精确的单侧 Mann-Whitney p 值",
+                       "columns": ["比较", "中位数（变体）", "中位数（参照）", "p", "检查结果"],
+                       "rows": rows_zh})
     record_curves(evidence, runs)
 
 
@@ -447,4 +540,7 @@ def test_e2e3_kl_stays_near_target_on_every_seed(evidence):
     meds = [[s, *check_kl(run("npg", s)).values()] for s in SEEDS]
     evidence.table("median measured KL / target per held-out seed",
                    ["seed", "accepted", "full step", "sqrt(2) step (control)",
-                    "no-1/2 step (control)", "plain gradient (control)"], meds)
+                    "no-1/2 step (control)", "plain gradient (control)"], meds,
+                   zh={"title": "每个留出种子上实测 KL / 目标 的中位数",
+                       "columns": ["种子", "被接受的步", "完整步长", "sqrt(2) 步（对照）",
+                                   "缺 1/2 的步（对照）", "普通梯度（对照）"]})

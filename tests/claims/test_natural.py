@@ -112,7 +112,11 @@ def test_ng1_euclidean_trust_region_gives_plain_gradient_step(evidence):
     evidence.text("Lagrange conditions of max d^T g s.t. ||d||^2 <= eps, solved by SymPy for a "
                   "3-dimensional d: the unique stationary point is d = g/(2 lambda), a step along "
                   "the plain gradient; the Lagrangian's Hessian -2 lambda I is negative definite, "
-                  f"so it is the maximum. Control: d = g/lambda is rejected with: {_reason(message)}")
+                  f"so it is the maximum. Control: d = g/lambda is rejected with: {_reason(message)}",
+                  zh="对 max d^T g s.t. ||d||^2 <= eps 列出拉格朗日（Lagrange）条件，由 SymPy 对 "
+                     "3 维的 d 求解：唯一的驻点是 d = g/(2 lambda)，即沿普通梯度方向的一步；拉格朗日"
+                     "函数的海森矩阵 -2 lambda I 负定，所以它是最大值点。对照：d = g/lambda 被拒绝，"
+                     f"信息为：{_reason(message)}")
     evidence.expression("Lagrangian", r["lagrangian"])
     evidence.expression("stationary step", sp.Eq(r["d"], step, evaluate=False))
     evidence.expression("multiplier with the constraint active", sp.Eq(r["lambda"],
@@ -146,7 +150,12 @@ def test_ng2_softmax_kl_second_order_term_is_half_fisher_quadratic(evidence, k):
                   "KL(pi_theta' || pi_theta) and KL(pi_theta || pi_theta') in t. Both have zero "
                   "constant and linear terms and t^2 coefficient 1/2 delta^T F delta with "
                   "F = diag(p) - p p^T; the notes' delta^T F delta is twice too large "
-                  f"(rejected with: {_reason(message)}).")
+                  f"(rejected with: {_reason(message)}).",
+                  zh=f"k = {k} 个 logits 上的 softmax，theta' = theta + t delta：SymPy 把 "
+                     "KL(pi_theta' || pi_theta) 和 KL(pi_theta || pi_theta') 关于 t 展开。两者的常数"
+                     "项和一次项都为零，t^2 的系数都是 1/2 delta^T F delta，其中 F = diag(p) - p p^T "
+                     "为费舍尔信息矩阵（Fisher information matrix）；笔记中的 delta^T F delta 大了一倍"
+                     f"（被拒绝，信息为：{_reason(message)}）。")
     t = r["t"]
     evidence.expression(f"k={k}: KL(pi_theta'||pi_theta), t^2 coefficient (corrected)",
                         r["forward_coefficients"][2])
@@ -165,7 +174,10 @@ def test_ng2_gaussian_kl_second_order_term_is_half_fisher_quadratic(evidence):
                 match=NONZERO)
     evidence.text("Gaussian with mean mu and log-std rho: in both KL directions the t^2 "
                   "coefficient is 1/2 (dmu^2/sigma^2 + 2 drho^2) = 1/2 delta^T F delta with "
-                  "F = diag(1/sigma^2, 2); the notes' quadratic is rejected by the same check.")
+                  "F = diag(1/sigma^2, 2); the notes' quadratic is rejected by the same check.",
+                  zh="均值为 mu、对数标准差为 rho 的高斯分布：两个方向的 KL 散度中，t^2 的系数都是 "
+                     "1/2 (dmu^2/sigma^2 + 2 drho^2) = 1/2 delta^T F delta，其中 "
+                     "F = diag(1/sigma^2, 2)；笔记中的二次型被同一检查拒绝。")
     evidence.expression("Gaussian Fisher in (mu, log sigma)", r["fisher"])
     evidence.expression("Gaussian: t^2 coefficient of the KL (corrected)",
                         r["corrected_second_order"])
@@ -210,7 +222,12 @@ def test_ng2_kl_hessian_is_fisher_for_any_family(evidence):
                   "p3 = 1 - p1 - p2), the Hessian of KL(p_theta' || p_theta) and of "
                   "KL(p_theta || p_theta') in theta' at theta' = theta equals "
                   "E[score score^T] = -E[Hessian log p]. So KL = 1/2 d^T F d + O(|d|^3); half "
-                  "the Fisher is rejected at a rational point of the values and derivatives.")
+                  "the Fisher is rejected at a rational point of the values and derivatives.",
+                  zh="对任意有 3 个结果、2 个参数的分布族（p1、p2 为任意函数，p3 = 1 - p1 - p2），"
+                     "KL(p_theta' || p_theta) 和 KL(p_theta || p_theta') 关于 theta' 在 theta' = theta "
+                     "处的海森矩阵（Hessian）都等于 E[score score^T] = -E[Hessian log p]。所以 "
+                     "KL = 1/2 d^T F d + O(|d|^3)；取函数值和导数的一个有理点，一半的费舍尔矩阵即被"
+                     "拒绝。")
     evidence.expression("Fisher (score form), entry (1,1)", r["fisher_score"][0, 0])
 
 
@@ -261,32 +278,55 @@ def test_ng2_exact_trajectory_kl_matches_half_quadratic_to_second_order(evidence
                   "against the quadratic model, on 40 Hypothesis-drawn MDPs and policies with "
                   "random directions d: KL / (1/2 d^T F d) extrapolates to 1 as t -> 0 (within "
                   f"{LIMIT_TOL:g}), while KL / (d^T F d), the notes' model, tends to 1/2 and fails "
-                  "the same check.")
+                  "the same check.",
+                  zh="在 40 个由 Hypothesis 抽取的 MDP 和策略上、沿随机方向 d，用动态规划精确计算"
+                     "步长 t d 的轨迹 KL 散度（两个方向），并与二次模型比较：当 t -> 0 时，"
+                     "KL / (1/2 d^T F d) 外推到 1（误差在 "
+                     f"{LIMIT_TOL:g} 以内），而笔记的模型 KL / (d^T F d) 趋于 1/2，无法通过同一检查。")
     evidence.number("max |limit - 1|, corrected model (40 drawn cases, both KLs)",
-                    max(abs(v - 1) for v in limits))
-    evidence.number("limit of KL / (d^T F d), notes' model, fixed example", notes_limit)
+                    max(abs(v - 1) for v in limits),
+                    zh={"name": "max |极限 - 1|，修正后的模型（40 个抽取的样例，两个方向的 KL）"})
+    evidence.number("limit of KL / (d^T F d), notes' model, fixed example", notes_limit,
+                    zh={"name": "KL / (d^T F d) 的极限，笔记的模型，固定样例"})
     evidence.curve("KL of a step t d vs the quadratic models (fixed 3x3 MDP, T = 4, d^T F d = 1)",
                    x=STEPS, series={"KL(pi' || pi), exact": forward,
                                     "KL(pi || pi'), exact": reverse,
                                     "1/2 d^T F d t^2 (corrected)": quad,
                                     "d^T F d t^2 (notes)": 2 * quad},
-                   xlabel="step length t", ylabel="KL", logx=True, logy=True)
+                   xlabel="step length t", ylabel="KL", logx=True, logy=True,
+                   zh={"title": "步长 t d 的 KL 散度与各二次模型（固定 3x3 MDP，T = 4，d^T F d = 1）",
+                       "xlabel": "步长 t", "ylabel": "KL",
+                       "series": {"KL(pi' || pi), exact": "KL(pi' || pi)，精确值",
+                                  "KL(pi || pi'), exact": "KL(pi || pi')，精确值",
+                                  "1/2 d^T F d t^2 (corrected)": "1/2 d^T F d t^2（修正后）",
+                                  "d^T F d t^2 (notes)": "d^T F d t^2（笔记）"}})
     evidence.curve("exact KL divided by each quadratic model (same example)", x=STEPS,
                    series={"KL(pi' || pi) / (1/2 d^T F d t^2)": forward / quad,
                            "KL(pi || pi') / (1/2 d^T F d t^2)": reverse / quad,
                            "KL(pi' || pi) / (d^T F d t^2), notes": forward / (2 * quad),
                            "KL(pi || pi') / (d^T F d t^2), notes": reverse / (2 * quad)},
-                   xlabel="step length t", ylabel="ratio", logx=True)
+                   xlabel="step length t", ylabel="ratio", logx=True,
+                   zh={"title": "精确 KL 散度除以各二次模型（同一样例）",
+                       "xlabel": "步长 t", "ylabel": "比值",
+                       "series": {"KL(pi' || pi) / (1/2 d^T F d t^2)": "KL(pi' || pi) / (1/2 d^T F d t^2)",
+                                  "KL(pi || pi') / (1/2 d^T F d t^2)": "KL(pi || pi') / (1/2 d^T F d t^2)",
+                                  "KL(pi' || pi) / (d^T F d t^2), notes":
+                                      "KL(pi' || pi) / (d^T F d t^2)，笔记",
+                                  "KL(pi || pi') / (d^T F d t^2), notes":
+                                      "KL(pi || pi') / (d^T F d t^2)，笔记"}})
     evidence.table("ratio of exact KL(pi' || pi) to each model", ["t", "KL / corrected",
                                                                   "KL / notes"],
-                   [[t, f / q, f / (2 * q)] for t, f, q in zip(STEPS, forward, quad)])
+                   [[t, f / q, f / (2 * q)] for t, f, q in zip(STEPS, forward, quad)],
+                   zh={"title": "精确 KL(pi' || pi) 与各模型之比",
+                       "columns": ["t", "KL / 修正后的模型", "KL / 笔记的模型"]})
 
 
 @pytest.mark.slow
 @pytest.mark.claim("NG-2")
 def test_ng2_exact_trajectory_kl_matches_half_quadratic_many_cases(evidence):
     limits = _ng2_property(1000)
-    evidence.number("max |limit - 1| over 1000 drawn cases", max(abs(v - 1) for v in limits))
+    evidence.number("max |limit - 1| over 1000 drawn cases", max(abs(v - 1) for v in limits),
+                    zh={"name": "1000 个抽取的样例上的 max |极限 - 1|"})
 
 
 # ---------------------------------------------------------------------------
@@ -307,7 +347,9 @@ def test_ng3_softmax_fisher_is_score_outer_product_and_minus_hessian(evidence, k
     # negative control: forgetting the -p p^T (the mean of the score) breaks the identity
     rejects(check_fisher_closed_form, sp.diag(*r["p"]), match=NONZERO)
     evidence.text(f"Softmax over k = {k} logits: E[score score^T] and -E[Hessian log pi] both "
-                  "simplify to diag(p) - p p^T; v^T F v = Var_p(v) >= 0, so F is PSD.")
+                  "simplify to diag(p) - p p^T; v^T F v = Var_p(v) >= 0, so F is PSD.",
+                  zh=f"k = {k} 个 logits 上的 softmax：E[score score^T] 和 -E[Hessian log pi] 都化简"
+                     "为 diag(p) - p p^T；v^T F v = Var_p(v) >= 0，所以 F 半正定（PSD）。")
     evidence.expression(f"k={k}: F", r["fisher_closed"])
     evidence.expression(f"k={k}: v^T F v as a variance", r["variance_form"])
 
@@ -326,7 +368,10 @@ def test_ng3_gaussian_mean_fisher_is_inverse_variance(evidence):
     evidence.text("Gaussian N(mu, sigma^2) with parameters (mu, log sigma): E[score score^T] = "
                   "-E[Hessian log pi] = diag(1/sigma^2, 2). The mean's Fisher 1/sigma^2 grows as "
                   "sigma shrinks: the notes' example of a parameter to which the policy is very "
-                  "sensitive.")
+                  "sensitive.",
+                  zh="以 (mu, log sigma) 为参数的高斯分布 N(mu, sigma^2)：E[score score^T] = "
+                     "-E[Hessian log pi] = diag(1/sigma^2, 2)。均值对应的费舍尔信息 1/sigma^2 随 "
+                     "sigma 变小而增大：这正是笔记中“策略对某个参数非常敏感”的例子。")
     evidence.expression("Gaussian Fisher", r["fisher_score"])
 
 
@@ -350,6 +395,12 @@ def check_fisher_matrix(fisher_fn, mdp, policy):
     gap = np.abs(fisher_fn(mdp, policy) - ng.fisher_matrix_enumerated(mdp, policy)).max()
     assert gap <= 1e-12 * mdp.horizon, f"differs from E[score score^T] by {gap:.3g}"
     return gap
+
+
+#: Chinese names of the worst-case numbers the NG-3 property records.
+NG3_WORST_ZH = {"dp vs enumeration": "动态规划 vs 枚举",
+                "dp vs -E[Hessian]": "动态规划 vs -E[Hessian]",
+                "min eigenvalue": "最小特征值"}
 
 
 @pytest.mark.claim("NG-3")
@@ -388,10 +439,16 @@ def test_ng3_trajectory_fisher_three_ways_and_psd(evidence):
     evidence.text("On 30 Hypothesis-drawn MDPs: the trajectory Fisher E[grad log p(tau) grad "
                   "log p(tau)^T] by enumeration, -E[Hessian of log p(tau)] by autograd, and the "
                   "DP form sum_t sum_s d_t(s) (diag(pi_s) - pi_s pi_s^T) agree, and F is PSD. "
-                  f"Control: the unweighted sum of per-state Fishers is rejected with: {_reason(message)}")
+                  f"Control: the unweighted sum of per-state Fishers is rejected with: {_reason(message)}",
+                  zh="在 30 个由 Hypothesis 抽取的 MDP 上：用枚举算出的轨迹费舍尔信息矩阵 "
+                     "E[grad log p(tau) grad log p(tau)^T]、用自动微分算出的 -E[Hessian of log p(tau)]，"
+                     "以及动态规划形式 sum_t sum_s d_t(s) (diag(pi_s) - pi_s pi_s^T) 三者一致，且 F "
+                     "半正定。对照：不按状态访问概率加权、直接把各状态的费舍尔矩阵相加，被拒绝，"
+                     f"信息为：{_reason(message)}")
     for name, value in worst.items():
-        evidence.number(name, value)
-    evidence.number("control: unweighted per-state Fisher vs enumeration, max gap", gap)
+        evidence.number(name, value, zh={"name": NG3_WORST_ZH[name]})
+    evidence.number("control: unweighted per-state Fisher vs enumeration, max gap", gap,
+                    zh={"name": "对照：未加权的逐状态费舍尔矩阵与枚举结果的最大差距"})
 
 
 # ---------------------------------------------------------------------------
@@ -446,7 +503,15 @@ def test_ng4_kkt_solution_of_kl_constrained_step(evidence):
                   "KL model, d = alpha F^-1 g and alpha^2 g^T F^-1 g / eps = 2, i.e. alpha = "
                   "sqrt(2 eps / g^T F^-1 g); with the notes' d^T F d the same solve gives "
                   "alpha^2 g^T F^-1 g / eps = 1; the ratio simplifies to sqrt(2). "
-                  f"Control: the notes' step under the KL model is rejected with: {_reason(message)}")
+                  f"Control: the notes' step under the KL model is rejected with: {_reason(message)}",
+                  zh="以均值为参数、精度矩阵为一般正定矩阵 F = L L^T 的二元高斯分布。SymPy 由其密度"
+                     "推导出费舍尔信息矩阵（= F）以及一步 d 的 KL 散度，其泰勒展开的二次模型为 "
+                     "1/2 d^T F d。对每种约束分别求解 KKT 问题 max d^T g s.t. 约束 <= eps（先把驻点"
+                     "条件作为关于 d 的线性方程组求解，再由 lambda > 0 时约束取等号定出 lambda）："
+                     "用 KL 模型时 d = alpha F^-1 g 且 alpha^2 g^T F^-1 g / eps = 2，即 alpha = "
+                     "sqrt(2 eps / g^T F^-1 g)；用笔记中的 d^T F d，同样的求解给出 "
+                     "alpha^2 g^T F^-1 g / eps = 1；两者之比化简为 sqrt(2)。对照：在 KL 模型下，"
+                     f"笔记的步长被拒绝，信息为：{_reason(message)}")
     evidence.expression("KL(p_theta+d || p_theta), derived", r["kl_of_step"])
     evidence.expression("g^T F^-1 g", q)
     evidence.expression("alpha (KL model), solved", r["true"]["alpha"])
@@ -465,6 +530,11 @@ def _step_ratios(mdp, policy, x, fisher, scale=1.0):
         out["state-averaged KL(pi||pi')"].append(
             ng.state_averaged_kl(mdp, policy, new, under=policy) / eps)
     return {k: np.array(v) for k, v in out.items()}
+
+
+#: Chinese labels of the KLs ``_step_ratios`` measures.
+NG4_KL_ZH = {"KL(pi'||pi)": "KL(pi'||pi)", "KL(pi||pi')": "KL(pi||pi')",
+             "state-averaged KL(pi||pi')": "按状态平均的 KL(pi||pi')"}
 
 
 def _ng4_property(max_examples: int) -> list[float]:
@@ -501,23 +571,37 @@ def test_ng4_measured_kl_of_alpha_step_matches_eps_to_second_order(evidence):
                   "Hypothesis-drawn MDPs: the exact trajectory KL (both directions) and the "
                   "visit-weighted state KL divided by eps extrapolate to 1 as eps -> 0. With the "
                   "notes' alpha (no 1/2 in the constraint) the ratio tends to 1/2 and the same "
-                  "check fails.")
+                  "check fails.",
+                  zh="在 30 个由 Hypothesis 抽取的 MDP 上走一步 theta + alpha F^+ grad J，其中 "
+                     "alpha = sqrt(2 eps / g^T F^+ g)：精确的轨迹 KL 散度（两个方向）以及按访问概率"
+                     "加权的状态 KL 散度除以 eps 后，当 eps -> 0 时都外推到 1。若用笔记中的 alpha"
+                     "（约束中没有 1/2），该比值趋于 1/2，无法通过同一检查。")
     evidence.number("max |limit - 1| (30 drawn cases, 3 KLs each)",
-                    max(abs(v - 1) for v in limits))
+                    max(abs(v - 1) for v in limits),
+                    zh={"name": "max |极限 - 1|（30 个抽取的样例，每个 3 种 KL）"})
     evidence.curve("measured KL / eps of the natural step (fixed 3x3 MDP, T = 4)", x=EPSILONS,
                    series={**{f"{k}, alpha = sqrt(2 eps/gFg)": v for k, v in corrected.items()},
                            **{f"{k}, notes' alpha": v for k, v in notes.items()}},
-                   xlabel="eps", ylabel="KL / eps", logx=True)
+                   xlabel="eps", ylabel="KL / eps", logx=True,
+                   zh={"title": "自然梯度步实测的 KL / eps（固定 3x3 MDP，T = 4）",
+                       "xlabel": "eps", "ylabel": "KL / eps",
+                       "series": {**{f"{k}, alpha = sqrt(2 eps/gFg)":
+                                     f"{NG4_KL_ZH[k]}，alpha = sqrt(2 eps/gFg)" for k in corrected},
+                                  **{f"{k}, notes' alpha": f"{NG4_KL_ZH[k]}，笔记中的 alpha"
+                                     for k in notes}}})
     evidence.table("KL(pi' || pi) / eps", ["eps", "corrected alpha", "notes' alpha"],
                    [[e, c, n] for e, c, n in zip(EPSILONS, corrected["KL(pi'||pi)"],
-                                                 notes["KL(pi'||pi)"])])
+                                                 notes["KL(pi'||pi)"])],
+                   zh={"title": "KL(pi' || pi) / eps",
+                       "columns": ["eps", "修正后的 alpha", "笔记中的 alpha"]})
 
 
 @pytest.mark.slow
 @pytest.mark.claim("NG-4")
 def test_ng4_measured_kl_matches_eps_many_cases(evidence):
     limits = _ng4_property(1000)
-    evidence.number("max |limit - 1| over 1000 drawn cases", max(abs(v - 1) for v in limits))
+    evidence.number("max |limit - 1| over 1000 drawn cases", max(abs(v - 1) for v in limits),
+                    zh={"name": "1000 个抽取的样例上的 max |极限 - 1|"})
 
 
 # ---------------------------------------------------------------------------
@@ -546,7 +630,12 @@ def test_ng5_natural_step_is_invariant_to_reparametrisation_symbolically(evidenc
                   "the natural step in phi moves theta by M F_phi^-1 g_phi = F^-1 g, the same as "
                   "in theta; g^T F^-1 g, hence alpha, is also unchanged. The plain step moves "
                   "theta by M M^T g. Example: Bernoulli logit theta = phi^3: the natural steps "
-                  "agree, the plain step is scaled by 9 phi^4.")
+                  "agree, the plain step is scaled by 9 phi^4.",
+                  zh="设 theta = h(phi)，雅可比矩阵 M 可逆：g_phi = M^T g，F_phi = M^T F M，所以在 "
+                     "phi 中走的自然梯度（natural gradient）步使 theta 移动 M F_phi^-1 g_phi = F^-1 g，与直接在 theta 中"
+                     "走的一样；g^T F^-1 g 以及由它决定的 alpha 也不变。普通梯度步则使 theta 移动 "
+                     "M M^T g。例子：伯努利分布的 logit theta = phi^3：两种参数化下的自然梯度步一致，"
+                     "普通梯度步被放缩了 9 phi^4 倍。")
     evidence.expression("plain step ratio, theta = phi^3", r["example_plain_ratio"])
     evidence.expression("g^T F^-1 g in phi (equal to theta's)", r["example_kl_quadratic_phi"])
 
@@ -595,9 +684,14 @@ def test_ng5_natural_step_moves_the_policy_the_same_in_any_parametrisation(evide
     evidence.text("Tabular softmax with theta = c * phi (30 drawn MDPs, random scales c) and "
                   "theta = phi^3 (fixed example): the first-order change of pi(a|s) made by the "
                   "natural step is the same whether computed in theta or in phi; the plain "
-                  "gradient step changes pi differently in phi.")
-    evidence.number("max gap in d pi, natural steps (drawn cases)", worst["natural"])
-    evidence.number("max gap in d pi, plain steps, theta = phi^3", plain_gap)
+                  "gradient step changes pi differently in phi.",
+                  zh="表格型 softmax，取 theta = c * phi（30 个抽取的 MDP，随机缩放系数 c）和 "
+                     "theta = phi^3（固定样例）：自然梯度步对 pi(a|s) 造成的一阶变化，无论在 theta "
+                     "中还是在 phi 中计算都相同；普通梯度步在 phi 中对 pi 的改变则不同。")
+    evidence.number("max gap in d pi, natural steps (drawn cases)", worst["natural"],
+                    zh={"name": "d pi 的最大差距，自然梯度步（抽取的样例）"})
+    evidence.number("max gap in d pi, plain steps, theta = phi^3", plain_gap,
+                    zh={"name": "d pi 的最大差距，普通梯度步，theta = phi^3"})
 
 
 # ---------------------------------------------------------------------------
@@ -620,9 +714,19 @@ def test_ng6_softmax_fisher_has_ones_in_its_null_space(evidence, k):
     rejects(check_null_vector, sp.Matrix([1] + [0] * (k - 1)), match=NONZERO)  # e_1 is not null
     evidence.text(f"k = {k}: F 1 = p (1 - sum_a p_a) = 0, det F = 0, and the leading minor is "
                   "p_1...p_k > 0, so the null space is exactly span(1): shifting all logits of a "
-                  "state by a constant leaves the policy unchanged. F has no inverse.")
+                  "state by a constant leaves the policy unchanged. F has no inverse.",
+                  zh=f"k = {k}：F 1 = p (1 - sum_a p_a) = 0，det F = 0，而顺序主子式为 "
+                     "p_1...p_k > 0，所以零空间恰好是 span(1)：把一个状态的所有 logits 加上同一个"
+                     "常数不会改变策略。F 不可逆。")
     evidence.expression(f"k={k}: F 1", r["fisher_times_ones"])
     evidence.expression(f"k={k}: leading minor determinant", r["leading_minor_determinant"])
+
+
+#: Chinese names of the worst-case numbers the NG-6 property records.
+NG6_WORST_ZH = {"cg vs damped solve, max relative error":
+                "共轭梯度（CG）vs 带阻尼的求解，最大相对误差",
+                "autograd FVP vs explicit F, max abs error":
+                "自动微分的费舍尔向量积（FVP）vs 显式 F，最大绝对误差"}
 
 
 def _ng6_property(max_examples: int) -> dict[str, float]:
@@ -723,24 +827,40 @@ def test_ng6_plain_inverse_fails_pinv_damping_and_cg_agree(evidence):
                   "KL with a detached reference, as TRPO code does) give the same step. On 40 "
                   "Hypothesis-drawn policies CG matches the damped explicit solve to 1e-6 relative "
                   "error. Control: an FVP whose reference policy is not detached is identically "
-                  "zero and CG returns g / lambda.")
-    evidence.number("max |F 1_s| (fixed example)", ones_residual)
-    evidence.number("condition number of F (fixed example)", condition)
-    evidence.text(f"Plain inverse on the fixed example: {_reason(outcome)}.")
+                  "zero and CG returns g / lambda.",
+                  zh="表格型 softmax 的费舍尔信息矩阵是奇异的：对每个状态都有 F 1_s = 0（给一个状态"
+                     "的 logits 加上常数不改变策略），所以 np.linalg.inv 在它上面失败。伪逆"
+                     "（pseudo-inverse）、lambda -> 0 时的阻尼（damping）解 (F + lambda I)^-1，以及"
+                     "基于自动微分费舍尔向量积（Fisher-vector product，FVP：对参考策略已 detach 的 "
+                     "KL 做二次反向传播，TRPO 代码就是这样做的）的共轭梯度法（conjugate gradient，"
+                     "CG），三者给出同一步。在 40 个由 Hypothesis 抽取的策略上，CG 与带阻尼的显式"
+                     "求解的相对误差在 1e-6 以内。对照：参考策略未 detach 的 FVP 恒为零，CG 返回 "
+                     "g / lambda。")
+    evidence.number("max |F 1_s| (fixed example)", ones_residual,
+                    zh={"name": "max |F 1_s|（固定样例）"})
+    evidence.number("condition number of F (fixed example)", condition,
+                    zh={"name": "F 的条件数（固定样例）"})
+    evidence.text(f"Plain inverse on the fixed example: {_reason(outcome)}.",
+                  zh=f"在固定样例上直接求逆：{_reason(outcome)}。")
     for name, value in worst.items():
-        evidence.number(name, value, note="40 drawn policies, damping 1e-1..1e-3")
+        evidence.number(name, value, note="40 drawn policies, damping 1e-1..1e-3",
+                        zh={"name": NG6_WORST_ZH[name], "note": "40 个抽取的策略，阻尼 1e-1..1e-3"})
     evidence.table("damped solve vs pseudo-inverse", ["lambda", "|x_lambda - F^+ g|"],
-                   [[lam, gap] for lam, gap in zip(lambdas, damped_gap)])
+                   [[lam, gap] for lam, gap in zip(lambdas, damped_gap)],
+                   zh={"title": "带阻尼的求解 vs 伪逆", "columns": ["lambda", "|x_lambda - F^+ g|"]})
     evidence.number("undamped CG vs F^+ g, relative error",
-                    np.linalg.norm(cg0 - pinv) / np.linalg.norm(pinv))
-    evidence.number("control: undetached-KL CG vs damped solve, error", bad_err)
+                    np.linalg.norm(cg0 - pinv) / np.linalg.norm(pinv),
+                    zh={"name": "不带阻尼的 CG vs F^+ g，相对误差"})
+    evidence.number("control: undetached-KL CG vs damped solve, error", bad_err,
+                    zh={"name": "对照：未 detach 的 KL 上的 CG vs 带阻尼的求解，误差"})
 
 
 @pytest.mark.slow
 @pytest.mark.claim("NG-6")
 def test_ng6_cg_matches_damped_solve_many_cases(evidence):
     for name, value in _ng6_property(500).items():
-        evidence.number(name, value, note="500 drawn policies")
+        evidence.number(name, value, note="500 drawn policies",
+                        zh={"name": NG6_WORST_ZH[name], "note": "500 个抽取的策略"})
 
 
 # ---------------------------------------------------------------------------
@@ -769,9 +889,19 @@ def test_ng7_symbolic_block_solution_is_centred_advantage(evidence):
                   "rho sum_a pi_a Qbar_a and log pi_a: the gradient block is rho p * A with "
                   "A = Qbar - p . Qbar, and the Fisher block rho (diag(p) - p p^T). Then "
                   "F (A + c 1) = grad J for every c; the minimum-norm solution is A - mean(A). "
-                  f"Control: x = grad J is rejected with: {_reason(message)}")
+                  f"Control: x = grad J is rejected with: {_reason(message)}",
+                  zh="一个状态、三个动作，softmax 的 logits 为 theta。SymPy 对 rho sum_a pi_a Qbar_a "
+                     "和 log pi_a 求导：梯度块为 rho p * A，其中优势函数（advantage）"
+                     "A = Qbar - p . Qbar，费舍尔矩阵块为 rho (diag(p) - p p^T)。于是对任意 c 都有 "
+                     "F (A + c 1) = grad J；最小范数解为 A - mean(A)。对照：x = grad J 被拒绝，"
+                     f"信息为：{_reason(message)}")
     evidence.expression("gradient block, derived", grad)
     evidence.expression("pseudo-inverse solution", r["centred"])
+
+
+#: Chinese names of the worst-case numbers the NG-7 property records.
+NG7_WORST_ZH = {"|closed form - F^+ g| (relative)": "|闭式解 - F^+ g|（相对）",
+                "|F x - g|": "|F x - g|（残差）"}
 
 
 def _ng7_property(max_examples: int) -> dict[str, float]:
@@ -840,17 +970,30 @@ def test_ng7_natural_gradient_is_visit_averaged_advantage(evidence):
                   "proportional to pi(a|s) exp(alpha A_bar(s, a)). Checked against the "
                   "pseudo-inverse of the enumerated Fisher on 100 Hypothesis-drawn MDPs. "
                   "Control: the advantage weighted by d_t(s) but not divided by rho(s) is not a "
-                  "solution of F x = grad J when T > 1.")
+                  "solution of F x = grad J when T > 1.",
+                  zh="对表格型 softmax 策略，轨迹费舍尔信息矩阵是分块对角的，块为 rho(s) F_s，"
+                     "rho(s) = sum_t d_t(s)；梯度块为 rho(s) pi(.|s) * A_bar(s, .)，其中 "
+                     "A_bar(s, a) = sum_t d_t(s) (Q_t(s,a) - V_t(s)) / rho(s) 是按访问概率平均的"
+                     "优势函数。因此在被访问的状态上 F^+ grad J = A_bar(s, a) - mean_b A_bar(s, b)，"
+                     "在未被访问的状态上为 0；自然梯度步使 pi'(a|s) 正比于 "
+                     "pi(a|s) exp(alpha A_bar(s, a))。在 100 个由 Hypothesis 抽取的 MDP 上与枚举所得"
+                     "费舍尔矩阵的伪逆核对。对照：按 d_t(s) 加权但不除以 rho(s) 的优势函数，在 "
+                     "T > 1 时不是 F x = grad J 的解。")
     for name, value in worst.items():
-        evidence.number(name, value, note="100 drawn MDPs and policies")
-    evidence.number("control: residual |F x - g| of the unnormalised advantage", control_residual)
+        evidence.number(name, value, note="100 drawn MDPs and policies",
+                        zh={"name": NG7_WORST_ZH[name], "note": "100 个抽取的 MDP 和策略"})
+    evidence.number("control: residual |F x - g| of the unnormalised advantage", control_residual,
+                    zh={"name": "对照：未归一化的优势函数的残差 |F x - g|"})
     evidence.table("fixed example: F^+ grad J (rows: states, columns: actions)",
                    ["state", *[f"a={a}" for a in range(x.shape[1])]],
-                   [[s, *row] for s, row in enumerate(x)])
+                   [[s, *row] for s, row in enumerate(x)],
+                   zh={"title": "固定样例：F^+ grad J（行：状态，列：动作）",
+                       "columns": ["状态", *[f"a={a}" for a in range(x.shape[1])]]})
 
 
 @pytest.mark.slow
 @pytest.mark.claim("NG-7")
 def test_ng7_natural_gradient_is_advantage_many_cases(evidence):
     for name, value in _ng7_property(1000).items():
-        evidence.number(name, value, note="1000 drawn MDPs and policies")
+        evidence.number(name, value, note="1000 drawn MDPs and policies",
+                        zh={"name": NG7_WORST_ZH[name], "note": "1000 个抽取的 MDP 和策略"})

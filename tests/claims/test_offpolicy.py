@@ -172,7 +172,11 @@ def test_is1_importance_sampling_identity_symbolic(evidence):
                   "(behaviour) and values f_i, sum_i q_i (p_i/q_i) f_i - sum_i p_i f_i simplifies "
                   "to 0. When q_3 = 0 the samples never show outcome 3: the same check finds a "
                   "rational point where the difference is non-zero, and the difference is exactly "
-                  "minus the missing mass times f there.")
+                  "minus the missing mass times f there.",
+                  zh="在 n = 3 个结果上，取一般的概率 p_i（目标策略，target）、q_i > 0（行为策略，"
+                     "behaviour）和函数值 f_i，sum_i q_i (p_i/q_i) f_i - sum_i p_i f_i 化简为 0。"
+                     "当 q_3 = 0 时，样本中永远不会出现结果 3：同一检查找到一个有理点，在该点差值"
+                     "不为零，且差值恰好等于缺失的概率质量乘以 f 再取负。")
     evidence.expression("E_q[(p/q) f] (full support)", holds["lhs"])
     evidence.expression("E_q[(p/q) f] - E_p[f] (full support)", holds["difference"])
     evidence.expression("E_q[(p/q) f] - E_p[f] (q_3 = 0)", broken["difference"])
@@ -214,14 +218,21 @@ def test_is1_trajectory_importance_identity_exact(evidence):
         (b.states == 0) & (b.actions == 0), axis=1).astype(float))
     w = imp.weight_moments(mdp, target, narrow)
     assert abs(w.mean[-1] - (1 - missing_mass)) <= 1e-12
-    evidence.number("max |E_theta[W f] - E_theta'[f]| over drawn cases", max(worst))
-    evidence.number("drawn cases", len(worst))
+    evidence.number("max |E_theta[W f] - E_theta'[f]| over drawn cases", max(worst),
+                    zh={"name": "抽取的各样例上 max |E_theta[W f] - E_theta'[f]|"})
+    evidence.number("drawn cases", len(worst), zh={"name": "抽取的样例数"})
     evidence.table("support mismatch (negative control)", ["quantity", "value"], [
         ["rejected with", _reason(message)],
         ["-E_theta'[f ; tau outside support]", -missing],
         ["target mass outside support", missing_mass],
         ["E_theta[W] (DP)", w.mean[-1]],
-    ], note="behaviour logit[0, 0] = -1000, so it never takes action 0 in state 0")
+    ], note="behaviour logit[0, 0] = -1000, so it never takes action 0 in state 0",
+        zh={"title": "支撑集不匹配（负对照）", "columns": ["量", "值"],
+            "rows": [["拒绝信息", _reason(message)],
+                     ["-E_theta'[f ; tau 在支撑集之外]", -missing],
+                     ["目标策略在支撑集之外的概率质量", missing_mass],
+                     ["E_theta[W]（动态规划）", w.mean[-1]]],
+            "note": "行为策略的 logit[0, 0] = -1000，因此它在状态 0 永远不会选动作 0"})
 
 
 # ---------------------------------------------------------------- IS-2
@@ -247,7 +258,10 @@ def test_is2_dynamics_cancel_symbolic(evidence):
     evidence.text("With undefined functions p_1(s), P(s'|s, a), pi_new(a|s), pi_old(a|s) and "
                   "T = 3, SymPy reduces p_theta'(tau)/p_theta(tau) to the product of policy "
                   "ratios; the ratio no longer mentions p_1 or P (the same check finds them in "
-                  "p_theta'(tau) itself).")
+                  "p_theta'(tau) itself).",
+                  zh="取未定义函数 p_1(s)、P(s'|s, a)、pi_new(a|s)、pi_old(a|s)，T = 3，SymPy 把 "
+                     "p_theta'(tau)/p_theta(tau) 化简为各步策略概率比的连乘；比值中不再出现 p_1 "
+                     "或 P，即环境动力学（dynamics）被消掉（同一检查在 p_theta'(tau) 本身中能找到它们）。")
     evidence.expression("p_theta'(tau)", out["p_target"])
     evidence.expression("p_theta'(tau) / p_theta(tau)", out["ratio"])
 
@@ -273,8 +287,9 @@ def test_is2_weights_from_logged_log_probs_equal_trajectory_ratio(evidence):
     rejects(check_weights_equal_trajectory_ratio,
             lambda b, pol: 1.0 / imp.trajectory_weights(b, pol), *fixed_case(),
             match="weights differ")
-    evidence.number("max relative error, weights vs p_theta'(tau)/p_theta(tau)", max(errors))
-    evidence.number("drawn cases", len(errors))
+    evidence.number("max relative error, weights vs p_theta'(tau)/p_theta(tau)", max(errors),
+                    zh={"name": "重要性权重与 p_theta'(tau)/p_theta(tau) 的最大相对误差"})
+    evidence.number("drawn cases", len(errors), zh={"name": "抽取的样例数"})
 
 
 # ---------------------------------------------------------------- IS-3
@@ -301,11 +316,18 @@ def test_is3_off_policy_reinforce_unbiased_exact(evidence):
     evidence.text("check.assert_unbiased (exact enumeration under the behaviour, atol 1e-9) "
                   "accepts W(tau) grad log pi_theta'(tau) r(tau) on every drawn (MDP, target, "
                   "behaviour), and rejects the inverted ratio pi_theta/pi_theta' and a behaviour "
-                  "that never takes an action the target takes.")
-    evidence.number("max |bias| over drawn cases", max(biases))
-    evidence.number("drawn cases", len(biases))
-    evidence.number("max |bias|, inverted ratio (negative control)", np.abs(inverted_bias).max())
-    evidence.number("max |bias|, support mismatch (negative control)", np.abs(support_bias).max())
+                  "that never takes an action the target takes.",
+                  zh="check.assert_unbiased（在行为策略下精确枚举，atol 1e-9）在每个抽取的（MDP、"
+                     "目标策略、行为策略）上都判定 W(tau) grad log pi_theta'(tau) r(tau) 无偏"
+                     "（unbiased），并拒绝颠倒的比值 pi_theta/pi_theta'，以及这样一个行为策略：目标"
+                     "策略会选的某个动作，它从不选择。")
+    evidence.number("max |bias| over drawn cases", max(biases),
+                    zh={"name": "抽取的各样例上最大的 |偏差|"})
+    evidence.number("drawn cases", len(biases), zh={"name": "抽取的样例数"})
+    evidence.number("max |bias|, inverted ratio (negative control)", np.abs(inverted_bias).max(),
+                    zh={"name": "最大 |偏差|，颠倒的比值（负对照）"})
+    evidence.number("max |bias|, support mismatch (negative control)", np.abs(support_bias).max(),
+                    zh={"name": "最大 |偏差|，支撑集不匹配（负对照）"})
 
 
 def bernstein_radius(variance, spread, n, delta):
@@ -379,10 +401,16 @@ def test_is3_off_policy_reinforce_unbiased_monte_carlo(evidence):
     evidence.text(f"{n} trajectories under the behaviour (seed {301 + SEED_OFFSET}); per-logit "
                   "Bernstein radius from the exact variance and range, union bound over logits: "
                   "false-alarm probability <= 1e-6. The inverted ratio is rejected by the same "
-                  f"check (seed {302 + SEED_OFFSET}): {_reason(message)}")
-    evidence.number("inverted ratio: max exact |bias| / radius (power)", power)
+                  f"check (seed {302 + SEED_OFFSET}): {_reason(message)}",
+                  zh=f"在行为策略下采样 {n} 条轨迹（种子 {301 + SEED_OFFSET}）；每个 logit 的 "
+                     "Bernstein 半径由精确方差和取值范围算出，再对所有 logit 取联合界（union bound）："
+                     "误报概率 <= 1e-6。颠倒的比值被同一检查拒绝"
+                     f"（种子 {302 + SEED_OFFSET}）：{_reason(message)}")
+    evidence.number("inverted ratio: max exact |bias| / radius (power)", power,
+                    zh={"name": "颠倒的比值：最大精确 |偏差| / 半径（检验功效）"})
     evidence.table("per-logit deviation from grad J(theta')", ["logit", "deviation", "radius"],
-                   [[i, deviation[i], radius[i]] for i in range(len(radius))])
+                   [[i, deviation[i], radius[i]] for i in range(len(radius))],
+                   zh={"title": "各 logit 相对 grad J(theta') 的偏离", "columns": ["logit", "偏离", "半径"]})
 
 
 # ---------------------------------------------------------------- IS-4
@@ -419,15 +447,27 @@ def test_is4_notes_double_counted_form_is_biased_per_decision_is_not(evidence):
                   "(checked on every drawn case by a second enumeration under the target). "
                   "With the future product starting at t+1 it becomes the unbiased "
                   "full-trajectory estimator; the per-decision form (reward r_t' weighted by "
-                  "W_{1:t'}) is unbiased on every drawn case.")
-    evidence.number("drawn cases (behaviour != target)", len(rows))
-    evidence.number("fraction with |bias| > 1e-9 (notes' form)", float(np.mean(rows > 1e-9)))
-    evidence.number("largest |bias| among drawn cases (notes' form)", rows.max())
+                  "W_{1:t'}) is unbiased on every drawn case.",
+                  zh="按笔记的写法，第 t 步的得分（score）被乘以 prod_{t'<=t} w 再乘以 "
+                     "prod_{t''=t}^T w = W_{1:T} w_t：第 t 步的比值被算了两次。它的精确偏差等于 "
+                     "E_theta'[sum_t (w_t - 1) grad log pi_theta'(a_t|s_t) r(tau)]（在每个抽取的"
+                     "样例上用目标策略下的第二次枚举核对）。若未来部分的连乘从 t+1 开始，它就成为"
+                     "无偏的整条轨迹估计量；逐决策（per-decision）形式（奖励 r_t' 乘以权重 "
+                     "W_{1:t'}）在每个抽取的样例上都无偏。")
+    evidence.number("drawn cases (behaviour != target)", len(rows),
+                    zh={"name": "抽取的样例数（行为策略 != 目标策略）"})
+    evidence.number("fraction with |bias| > 1e-9 (notes' form)", float(np.mean(rows > 1e-9)),
+                    zh={"name": "|偏差| > 1e-9 的比例（笔记的形式）"})
+    evidence.number("largest |bias| among drawn cases (notes' form)", rows.max(),
+                    zh={"name": "抽取的各样例中最大的 |偏差|（笔记的形式）"})
     evidence.counterexample("fixed case: exact bias of the notes' double-counted form",
                             mdp=mdp, policy=target, behavior=behaviour, bias=bias,
                             max_abs_bias=float(np.abs(bias).max()),
                             note="policy = target theta', behavior = theta; the per-decision "
-                                 "form is unbiased on the same case")
+                                 "form is unbiased on the same case",
+                            zh={"title": "固定样例：笔记中重复计算比值的形式的精确偏差",
+                                "note": "policy = 目标策略 theta'，behavior = 行为策略 theta；"
+                                        "逐决策形式在同一样例上无偏"})
 
 
 def visibly_biased(case):
@@ -449,7 +489,11 @@ def test_is4_smallest_case_where_double_counting_biases(evidence):
                             mdp=mdp, policy=target, behavior=behaviour, bias=bias,
                             max_abs_bias=float(np.abs(bias).max()),
                             note=f"Hypothesis-shrunk, smallest size box first ({box}); "
-                                 "policy = target theta', behavior = theta")
+                                 "policy = target theta', behavior = theta",
+                            zh={"title": "找到的 |偏差| > 0.05 的最小样例（笔记中重复计算比值的形式）",
+                                "note": f"由 Hypothesis 收缩（shrink），从最小的规模范围开始搜索"
+                                        f"（{box}）；policy = 目标策略 theta'，"
+                                        "behavior = 行为策略 theta"})
 
 
 # ---------------------------------------------------------------- sweeps (IS-5, IS-8)
@@ -534,7 +578,14 @@ def test_is5_dropping_future_ratios_bias_vanishes_as_policies_meet(evidence):
                   "per-decision and the first-order surrogate are rejected by that comparison. "
                   "So the bias is a sum over Q^theta - Q^theta': 0 at s = 0 and linear in s near "
                   "it (bias/s at s = 1e-3 and 1e-4 agree to 1 %); per-decision is unbiased along "
-                  "the whole sweep.")
+                  "the whole sweep.",
+                  zh="在一个固定的 3 状态、3 动作、T = 3 的 MDP 上取 theta' = theta + s d（|d| = 1）。"
+                     "丢弃未来比值（dropped future ratios）的估计量，其精确均值在每个 s 处都等于 "
+                     "sum_t E_theta'[grad log pi_theta' Q^theta_t]（即用行为策略来评估未来）；"
+                     "逐决策（per-decision）估计量和一阶替代目标（first-order surrogate）都被这一"
+                     "比较拒绝。因此偏差是 Q^theta - Q^theta' 的加权和：在 s = 0 处为 0，在其附近"
+                     "关于 s 线性（s = 1e-3 与 1e-4 处的偏差/s 相差不到 1 %）；逐决策估计量在整个"
+                     "扫描范围内无偏。")
     # Monte Carlo companion at s = 4 (false-alarm probability <= 1e-6 per check, Bernstein +
     # union bound as in IS-3): the same check accepts per-decision and rejects dropping.
     far = SoftmaxPolicy(behaviour.logits + STEPS[-1] * direction)
@@ -543,24 +594,39 @@ def test_is5_dropping_future_ratios_bias_vanishes_as_policies_meet(evidence):
     power = assert_power(imp.dropped_future_ratios, mdp, far, behaviour, n)
     rejects(check_monte_carlo_unbiased, imp.dropped_future_ratios, mdp, far, behaviour, n,
             seed=502 + SEED_OFFSET, match="Monte Carlo rejects")
-    evidence.number("bias / s near s = 0", slope[1])
+    evidence.number("bias / s near s = 0", slope[1], zh={"name": "s = 0 附近的偏差 / s"})
     evidence.number("Monte Carlo at s = 4: max exact |bias| / radius (dropped)", power,
-                    note=f"{n} trajectories; per-decision accepted, dropped rejected")
+                    note=f"{n} trajectories; per-decision accepted, dropped rejected",
+                    zh={"name": "s = 4 处的蒙特卡洛检验：最大精确 |偏差| / 半径（丢弃未来比值）",
+                        "note": f"{n} 条轨迹；逐决策估计量被接受，丢弃未来比值的估计量被拒绝"})
     evidence.curve("IS-5: bias against the policy distance", x=STEPS,
                    series={"dropped future ratios": res["drop_bias"],
                            "first-order surrogate (IS-8)": res["surr_bias"],
                            "per-decision (unbiased)": res["pd_bias"]},
-                   xlabel="s (theta' = theta + s d)", ylabel="||E g - grad J(theta')||")
+                   xlabel="s (theta' = theta + s d)", ylabel="||E g - grad J(theta')||",
+                   zh={"title": "IS-5：偏差随两策略间距离的变化",
+                       "xlabel": "s（theta' = theta + s d）", "ylabel": "||E g - grad J(theta')||",
+                       "series": {"dropped future ratios": "丢弃未来比值",
+                                  "first-order surrogate (IS-8)": "一阶替代目标（IS-8）",
+                                  "per-decision (unbiased)": "逐决策（无偏）"}})
     evidence.curve("IS-5: total variance against the policy distance", x=STEPS,
                    series={"full trajectory": res["full_var"], "per-decision": res["pd_var"],
                            "dropped future ratios": res["drop_var"],
                            "first-order surrogate": res["surr_var"]},
-                   xlabel="s (theta' = theta + s d)", ylabel="trace Cov[g]", logy=True)
+                   xlabel="s (theta' = theta + s d)", ylabel="trace Cov[g]", logy=True,
+                   zh={"title": "IS-5：总方差随两策略间距离的变化",
+                       "xlabel": "s（theta' = theta + s d）", "ylabel": "trace Cov[g]（协方差的迹）",
+                       "series": {"full trajectory": "整条轨迹", "per-decision": "逐决策",
+                                  "dropped future ratios": "丢弃未来比值",
+                                  "first-order surrogate": "一阶替代目标"}})
     evidence.table("sweep", ["s", "max TV", "bias (dropped)", "Var dropped", "Var per-decision",
                              "Var full"],
                    [[s, a, b, v1, v2, v3] for s, a, b, v1, v2, v3 in zip(
                        STEPS, res["alpha"], res["drop_bias"], res["drop_var"], res["pd_var"],
-                       res["full_var"])])
+                       res["full_var"])],
+                   zh={"title": "扫描结果", "columns": ["s", "最大 TV", "偏差（丢弃未来比值）",
+                                                    "方差（丢弃未来比值）", "方差（逐决策）",
+                                                    "方差（整条轨迹）"]})
 
 
 # The survey's cases and exact variances are the package's (pgproofs.surveys), so
@@ -621,7 +687,8 @@ def check_fraction_rises_with_distance(rows, alpha=1e-6):
     return r
 
 
-def record_survey(evidence, rows, radius, name):
+def record_survey(evidence, rows, radius, name, name_zh):
+    """The survey table; ``name_zh`` is the Chinese of ``name`` (which survey this is)."""
     evidence.table(f"IS-5: fraction of random MDPs where dropping future ratios lowers the total "
                    f"variance ({name})",
                    ["logit perturbation", "cases", "fraction lower", "mean max TV(pi', pi)"],
@@ -631,7 +698,16 @@ def record_survey(evidence, rows, radius, name):
                         "* N(0, I); exact variances by enumeration (per-decision vs dropped). "
                         f"Asserted: each fraction exceeds the previous one by more than "
                         f"{radius:.3f} (Hoeffding, union bound: a false trend passes with "
-                        "probability <= 1e-6)")
+                        "probability <= 1e-6)",
+                   zh={"title": f"IS-5：随机 MDP 中丢弃未来比值使总方差降低的比例（{name_zh}）",
+                       "columns": ["logit 扰动幅度", "样例数", "方差降低的比例",
+                                   "平均最大 TV(pi', pi)"],
+                       "note": "S 取 1..2，A 取 2..3，T 取 2..3，环境动力学服从 Dirichlet(1)，"
+                               "奖励服从 U(-1, 1)，行为策略 logits 服从 N(0, 1)，目标策略 = 行为"
+                               "策略 + 扰动幅度 * N(0, I)；方差由枚举精确算出（逐决策 vs 丢弃未来"
+                               "比值）。断言：每个比例都比前一个大出 "
+                               f"{radius:.3f} 以上（Hoeffding 不等式加联合界：虚假的趋势能通过"
+                               "检查的概率 <= 1e-6）"})
 
 
 @pytest.mark.claim("IS-5")
@@ -647,7 +723,8 @@ def test_is5_variance_lower_only_often_and_more_often_as_policies_separate(evide
     radius = check_fraction_rises_with_distance(rows)
     # Control: the same fractions read in the opposite order are rejected by the same check.
     rejects(check_fraction_rises_with_distance, rows[::-1], match="does not rise")
-    record_survey(evidence, rows, radius, f"seed {5000 + SEED_OFFSET}")
+    record_survey(evidence, rows, radius, f"seed {5000 + SEED_OFFSET}",
+                  f"种子 {5000 + SEED_OFFSET}")
     # The notes' motivation holds on the typical case of the sweep, and the same check
     # rejects the first drawn case where dropping raises the variance.
     s_mdp, s_beh, s_dir = sweep_case()
@@ -661,7 +738,11 @@ def test_is5_variance_lower_only_often_and_more_often_as_policies_separate(evide
         variance_dropped=drop, variance_per_decision=pd, variance_full_trajectory=full,
         note="policy = target theta', behavior = theta; total variance = trace of the exact "
              f"covariance for one trajectory. Rejected with: {_reason(message)}. The smallest "
-             "(Hypothesis-shrunk) case is found by the slow test.")
+             "(Hypothesis-shrunk) case is found by the slow test.",
+        zh={"title": "调查中第一个丢弃未来比值反而增大方差的样例",
+            "note": "policy = 目标策略 theta'，behavior = 行为策略 theta；总方差 = 单条轨迹的"
+                    f"精确协方差矩阵的迹。拒绝信息：{_reason(message)}。最小的（经 Hypothesis "
+                    "收缩的）样例由慢速测试给出。"})
 
 
 @pytest.mark.slow
@@ -674,11 +755,13 @@ def test_is5_variance_survey_large(evidence):
     rows, _ = variance_survey((0.03, 0.1, 0.3, 1.0, 3.0, 10.0), 5000, 7000 + SEED_OFFSET)
     radius = check_fraction_rises_with_distance([rows[0], rows[3], rows[5]])
     record_survey(evidence, rows, radius, "5000 cases per distance, trend asserted on "
-                                          "0.03, 1, 10")
+                                          "0.03, 1, 10",
+                  "每个距离 5000 个样例，在 0.03、1、10 上断言趋势")
     same = [variance_survey((1.0,), 5000, 9000 + SEED_OFFSET + 7 * i)[0][0] for i in range(3)]
     rejects(check_fraction_rises_with_distance, same, match="does not rise")
     evidence.table("control: three surveys at perturbation 1", ["fraction lower"],
-                   [[r[2]] for r in same])
+                   [[r[2]] for r in same],
+                   zh={"title": "对照：扰动幅度为 1 时的三次调查", "columns": ["方差降低的比例"]})
     case, box = smallest(dropping_increases_variance, [  # T = 1 cannot differ: start at 2
         dict(states=(1, 1), actions=(2, 2), horizon=(2, 2)),
         dict(states=(1, 2), actions=(2, 3), horizon=(2, 3)),
@@ -689,7 +772,9 @@ def test_is5_variance_survey_large(evidence):
         "dropping future ratios increases the variance (smallest size box first)",
         mdp=case[0], policy=case[1], behavior=case[2], variance_dropped=drop,
         variance_per_decision=pd, variance_full_trajectory=full,
-        note=f"size box {box}; rejected with: {_reason(message)}")
+        note=f"size box {box}; rejected with: {_reason(message)}",
+        zh={"title": "丢弃未来比值增大了方差（从最小的规模范围开始搜索）",
+            "note": f"规模范围 {box}；拒绝信息：{_reason(message)}"})
 
 
 # ---------------------------------------------------------------- IS-6
@@ -747,20 +832,35 @@ def test_is6_weight_mean_one_variance_grows_exponentially(evidence):
                   "1.1 and 0.9 (target (0.55, 0.45), behaviour (1/2, 1/2)). E[w] = 1 at every "
                   "T; E[w^2] = rho^T with rho = (1.1^2 + 0.9^2)/2, so Var[w] grows "
                   "exponentially; 1.1^100 is the largest possible weight, not a typical one. "
-                  f"Control (target = behaviour) rejected with: {_reason(message)}")
-    evidence.number("1.1^100 (largest weight at T = 100)", largest)
-    evidence.number("P(w = 1.1^100)", p_largest)
-    evidence.number("median weight at T = 100", median)
-    evidence.number("rho = E[w_t^2] per step, notes' example", rho)
-    evidence.number("E[w] at T = 100 (notes' example)", w.mean[-1])
-    evidence.number("Var[w] at T = 100 (notes' example)", w.variance[-1])
-    evidence.number("growth rate of Var[w], notes' example", rate, unit="per step")
-    evidence.number("growth rate, random 5x5 MDP (spectral radius)", g_rate, unit="per step")
-    evidence.number("Var[w] at T = 100, random 5x5 MDP", gw.variance[-1])
+                  f"Control (target = behaviour) rejected with: {_reason(message)}",
+                  zh="沿时间做精确动态规划（不枚举轨迹）。笔记中的例子：每步的比值为 1.1 和 0.9"
+                     "（目标策略 (0.55, 0.45)，行为策略 (1/2, 1/2)）。对每个 T 都有 E[w] = 1；"
+                     "E[w^2] = rho^T，其中 rho = (1.1^2 + 0.9^2)/2，所以 Var[w] 随 T 指数增长；"
+                     "1.1^100 是可能出现的最大重要性权重（importance weight），而不是典型值。"
+                     f"对照（目标策略 = 行为策略）被拒绝，信息为：{_reason(message)}")
+    evidence.number("1.1^100 (largest weight at T = 100)", largest,
+                    zh={"name": "1.1^100（T = 100 时的最大权重）"})
+    evidence.number("P(w = 1.1^100)", p_largest, zh={"name": "P(w = 1.1^100)（出现最大权重的概率）"})
+    evidence.number("median weight at T = 100", median, zh={"name": "T = 100 时权重的中位数"})
+    evidence.number("rho = E[w_t^2] per step, notes' example", rho,
+                    zh={"name": "每步的 rho = E[w_t^2]，笔记中的例子"})
+    evidence.number("E[w] at T = 100 (notes' example)", w.mean[-1],
+                    zh={"name": "T = 100 时的 E[w]（笔记中的例子）"})
+    evidence.number("Var[w] at T = 100 (notes' example)", w.variance[-1],
+                    zh={"name": "T = 100 时的 Var[w]（笔记中的例子）"})
+    evidence.number("growth rate of Var[w], notes' example", rate, unit="per step",
+                    zh={"name": "Var[w] 的增长率，笔记中的例子", "unit": "每步"})
+    evidence.number("growth rate, random 5x5 MDP (spectral radius)", g_rate, unit="per step",
+                    zh={"name": "增长率，随机 5x5 MDP（由谱半径算出）", "unit": "每步"})
+    evidence.number("Var[w] at T = 100, random 5x5 MDP", gw.variance[-1],
+                    zh={"name": "T = 100 时的 Var[w]，随机 5x5 MDP"})
     evidence.curve("IS-6: Var[w_{1:T}] against T", x=steps,
                    series={"notes' example (ratios 1.1 / 0.9)": w.variance,
                            "random 5x5 MDP": gw.variance},
-                   xlabel="T", ylabel="Var[w]", logy=True)
+                   xlabel="T", ylabel="Var[w]", logy=True,
+                   zh={"title": "IS-6：Var[w_{1:T}] 随 T 的变化", "xlabel": "T", "ylabel": "Var[w]",
+                       "series": {"notes' example (ratios 1.1 / 0.9)": "笔记中的例子（比值 1.1 / 0.9）",
+                                  "random 5x5 MDP": "随机 5x5 MDP"}})
 
 
 def check_weight_moments(moments_fn, mdp, target, behaviour):
@@ -794,8 +894,10 @@ def test_is6_weight_moment_dp_matches_enumeration(evidence):
         check_weight_moments(dp_moments, *case)), max_examples=40)
     rejects(check_weight_moments, forgot_inverse_moments, *fixed_case(), match="differ from")
     evidence.number("max |DP - enumeration| for E[W_{1:t}] and E[W_{1:t}^2] / (1 + E[W^2])",
-                    max(errors))
-    evidence.number("drawn cases", len(errors))
+                    max(errors),
+                    zh={"name": "E[W_{1:t}] 与 E[W_{1:t}^2] / (1 + E[W^2]) 的 "
+                                "max |动态规划 - 枚举|"})
+    evidence.number("drawn cases", len(errors), zh={"name": "抽取的样例数"})
 
 
 # ---------------------------------------------------------------- IS-7
@@ -870,12 +972,21 @@ def test_is7_past_ratio_product_equals_marginal_ratio_in_expectation(evidence):
                   "p_theta'(s_t)/p_theta(s_t) (from the two state distributions) exactly on every "
                   "drawn case; the conditional variance of the single product is positive, so "
                   "one sampled product only estimates the ratio without bias. Control "
-                  f"(W_(1:t-2)) rejected with: {_reason(message)}")
-    evidence.number("max |E[W_{1:t-1} | s_t] - p_theta'(s_t)/p_theta(s_t)|", max(errors))
+                  f"(W_(1:t-2)) rejected with: {_reason(message)}",
+                  zh="在每个抽取的样例上，E_theta[prod_{k<t} w_k | s_t]（枚举，按 s_t 分组）都精确"
+                     "等于 p_theta'(s_t)/p_theta(s_t)（由两个状态边缘分布算出）；单个连乘的条件"
+                     "方差为正，所以采样得到的一个连乘只是该比值的无偏估计，而不是比值本身。"
+                     f"对照（W_(1:t-2)）被拒绝，信息为：{_reason(message)}")
+    evidence.number("max |E[W_{1:t-1} | s_t] - p_theta'(s_t)/p_theta(s_t)|", max(errors),
+                    zh={"name": "抽取的各样例上 max |E[W_{1:t-1} | s_t] - "
+                                "p_theta'(s_t)/p_theta(s_t)|"})
     evidence.table("fixed case: conditional moments of W_{1:t-1} given s_t",
                    ["t", "s", "p_theta'(s_t)/p_theta(s_t)", "E[W | s_t]", "Var[W | s_t]"],
                    [[t + 1, s, ratio[t, s], mean[t, s], var[t, s]]
-                    for t in range(mdp.horizon) for s in range(mdp.n_states)])
+                    for t in range(mdp.horizon) for s in range(mdp.n_states)],
+                   zh={"title": "固定样例：给定 s_t 时 W_{1:t-1} 的条件矩",
+                       "columns": ["t", "s", "p_theta'(s_t)/p_theta(s_t)", "E[W | s_t]",
+                                   "Var[W | s_t]"]})
 
 
 # ---------------------------------------------------------------- IS-8
@@ -902,7 +1013,12 @@ def test_is8_surrogate_is_first_order_symbolic(evidence):
                   "has no eps^0 or eps^1 term (simplify reduces both to 0, and no rational point "
                   "shows otherwise): value and gradient agree at theta' = theta. The eps^2 term "
                   f"is non-zero at a rational point ({witness[0]}). Control: J(theta) alone is "
-                  f"rejected with: {_reason(message)}")
+                  f"rejected with: {_reason(message)}",
+                  zh="2 个状态、2 个动作、T = 2，初始概率、转移概率、奖励和行为策略都取一般的符号；"
+                     "目标策略 pi'(0|s) = b_s + eps delta_s。J(theta') - L_theta(theta') 没有 eps^0 "
+                     "项和 eps^1 项（simplify 把两者都化为 0，且没有有理点给出反例）：在 theta' = "
+                     "theta 处，函数值和梯度都一致。eps^2 项在一个有理点处不为零"
+                     f"（{witness[0]}）。对照：只用 J(theta) 做近似被拒绝，信息为：{_reason(message)}")
     evidence.expression("J(theta') - L_theta(theta')", sp.factor(out["difference"]))
 
 
@@ -1003,20 +1119,42 @@ def test_is8_surrogate_gradient_first_order_and_trpo_bound(evidence):
                   "(t-1) eps_t, the finite-horizon form of Schulman et al. 2015 (TRPO) Theorem 1, "
                   "which is loose here. Control: a surrogate with the current ratio counted "
                   f"twice (w_t^2) is rejected with: {_reason(message)}; and by the contact test alone "
-                  f"with: {_reason(contact_message)}")
-    evidence.number("max |E g_surrogate - grad L| over drawn cases", max(errors))
-    evidence.number("c = |J - L| / s^2 at s = 1e-4", c)
+                  f"with: {_reason(contact_message)}",
+                  zh="在每个抽取的样例上，一阶替代目标（surrogate）梯度估计量的期望都精确等于 "
+                     "grad_theta' L_theta(theta')（在 theta' = theta 处也等于 grad J）。沿 "
+                     "theta' = theta + s d 用三种方式检查替代目标的值：J(theta') - L 等于状态边缘"
+                     "分布偏移项 sum_t sum_s (p_theta'(s_t) - p_theta(s_t)) Abar_t(s)，误差在 1e-10 "
+                     "以内（这是精确等式，所以 L 的任何错误都会暴露）；|J - L|/s^2 收敛到一个有限"
+                     "常数 c（s = 1e-3 与 1e-4 处相差不到 1 %）；以及 |J - L| <= 4 alpha^2 sum_t "
+                     "gamma^(t-1) (t-1) eps_t，即 Schulman et al. 2015（TRPO）定理 1 的有限时域"
+                     "版本，这里它相当宽松。对照：把当前步比值算两次（w_t^2）的替代目标被拒绝，"
+                     f"信息为：{_reason(message)}；仅用一阶接触检验（contact test）也会拒绝它，"
+                     f"信息为：{_reason(contact_message)}")
+    evidence.number("max |E g_surrogate - grad L| over drawn cases", max(errors),
+                    zh={"name": "抽取的各样例上 max |E g_surrogate - grad L|"})
+    evidence.number("c = |J - L| / s^2 at s = 1e-4", c,
+                    zh={"name": "s = 1e-4 处的 c = |J - L| / s^2"})
     evidence.number("|J - L| / bound along the sweep (min, max)", [float(ratios.min()),
-                                                                   float(ratios.max())])
+                                                                   float(ratios.max())],
+                    zh={"name": "扫描范围内的 |J - L| / 上界（最小值，最大值）"})
     evidence.table("control: double-counted surrogate (w_t^2)",
                    ["s", "|J - L_bug|", "|J - L_bug| / s^2", "bound", "|J - L_bug| / bound"],
                    [[h, g, g / h ** 2, b, g / b] for h, g, b in
-                    zip((*CONTACT_STEPS, STEPS[1]), bug_gap, bug_bound)])
+                    zip((*CONTACT_STEPS, STEPS[1]), bug_gap, bug_bound)],
+                   zh={"title": "对照：重复计算比值的替代目标（w_t^2）",
+                       "columns": ["s", "|J - L_bug|", "|J - L_bug| / s^2", "上界",
+                                   "|J - L_bug| / 上界"]})
     evidence.curve("IS-8: surrogate error against the policy distance", x=STEPS,
                    series={"|J(theta') - L_theta(theta')|": gaps,
                            "TRPO-style bound": bounds,
                            "||E g_surrogate - grad J(theta')||": res["surr_bias"]},
-                   xlabel="s (theta' = theta + s d)", ylabel="error", logy=True)
+                   xlabel="s (theta' = theta + s d)", ylabel="error", logy=True,
+                   zh={"title": "IS-8：替代目标的误差随两策略间距离的变化",
+                       "xlabel": "s（theta' = theta + s d）", "ylabel": "误差",
+                       "series": {"|J(theta') - L_theta(theta')|": "|J(theta') - L_theta(theta')|",
+                                  "TRPO-style bound": "TRPO 式上界",
+                                  "||E g_surrogate - grad J(theta')||":
+                                      "||E g_surrogate - grad J(theta')||"}})
 
 
 # ---------------------------------------------------------------- IS-9
@@ -1043,7 +1181,14 @@ def test_is9_state_marginal_ratio_is_not_a_policy_ratio_symbolic(evidence):
                   f"point where d/dm = {sp.N(value, 6)}), while every ratio of policy "
                   "probabilities pi'(a|s)/pi(a|s) has no m in it (no witness), and sum_a pi(a|s) "
                   "= 1 in every state. So the notes' pi_theta'(s)/pi_theta(s) cannot mean a "
-                  "quantity of the policies: p_theta'(s_t)/p_theta(s_t) is meant.")
+                  "quantity of the policies: p_theta'(s_t)/p_theta(s_t) is meant.",
+                  zh="一般的 2 状态、2 动作 MDP（状态 0 的初始概率为 m，转移概率 P_sa，行为策略 "
+                     "b_s，目标策略 c_s），t = 2：按状态边缘分布的定义构造的 "
+                     "p_theta'(s_2 = 0)/p_theta(s_2 = 0) 随 m 变化（在一个有理点处 "
+                     f"d/dm = {sp.N(value, 6)}），而任何策略概率之比 pi'(a|s)/pi(a|s) 都不含 m"
+                     "（找不到见证点），并且在每个状态都有 sum_a pi(a|s) = 1。所以笔记中的 "
+                     "pi_theta'(s)/pi_theta(s) 不可能是只由策略决定的量：它指的是 "
+                     "p_theta'(s_t)/p_theta(s_t)。")
     evidence.expression("p_theta'(s_2 = 0) / p_theta(s_2 = 0)", out["ratio"])
 
 
@@ -1090,7 +1235,15 @@ def test_is9_notes_policy_ratio_is_the_state_marginal_ratio_typo(evidence):
                   "normalised under p_theta and equals E_theta[W_{1:t-1} | s_t] (enumeration) on "
                   "30 drawn cases. Read literally, a policy ratio fails the same check: summed "
                   f"over actions ({_reason(summed)}); read as a distribution over states, sum_a pi(a|s) = "
-                  f"1 and the ratio is 1 everywhere ({_reason(as_states)}).")
+                  f"1 and the ratio is 1 everywhere ({_reason(as_states)}).",
+                  zh="笔记写的是 pi_theta'(s)/pi_theta(s) = p_theta'(s_t)/p_theta(s_t)。正确的量是 t "
+                     "时刻两个状态边缘分布（state marginal）之比（动态规划算出）：它在 p_theta 下"
+                     "归一，并且在 30 个抽取的样例上等于 E_theta[W_{1:t-1} | s_t]（枚举）。若按字面"
+                     "理解为策略之比，它无法通过同一检查：对动作求和时"
+                     f"（{_reason(summed)}）；理解为状态上的分布时，sum_a pi(a|s) = 1，比值处处"
+                     f"为 1（{_reason(as_states)}）。")
     evidence.table("fixed case: p_theta'(s_t)/p_theta(s_t)", ["t", *[f"s={s}" for s in
                                                                      range(mdp.n_states)]],
-                   [[t + 1, *row] for t, row in enumerate(r)])
+                   [[t + 1, *row] for t, row in enumerate(r)],
+                   zh={"title": "固定样例：p_theta'(s_t)/p_theta(s_t)",
+                       "columns": ["t", *[f"s={s}" for s in range(mdp.n_states)]]})

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from _brute import finite_difference_gradient
-from _support import (BIAS, NOT_ZERO, Witness, assert_zero, median_of_means_radius,
+from _support import (BIAS, NOT_ZERO, SUPPORT_ZH, Witness, assert_zero, median_of_means_radius,
                       record_expressions, rejects_for, small_example)
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,6 +22,17 @@ from pgproofs.symbolic import reinforce as sym
 from pgproofs.testing import seeded_rng
 
 ATOL = 1e-9
+
+#: Chinese of the words the captions interpolate: negative controls and rules.
+CONTROL_ZH = {"sign flip": "符号取反", "0.9 x REINFORCE (10% bias)": "0.9 x REINFORCE（10% 偏差）",
+              "0.9 x REINFORCE": "0.9 x REINFORCE", "grad pi for grad log pi": "用 grad pi 代替 grad log pi"}
+RULE_ZH = {"a positive shift raises the variance": "正的平移会增大方差",
+           "the variance does not depend on c": "方差与 c 无关"}
+
+
+def translated_rows(messages, names_zh):
+    """Chinese rows of a [name, message] table: the name translated, the check's message verbatim."""
+    return [[names_zh[k], v] for k, v in messages.items()]
 
 
 # ---- PG-1 -----------------------------------------------------------------------
@@ -63,8 +74,11 @@ def test_pg1_log_derivative_trick_symbolic(evidence):
         assert_zero(d["pointwise_identity"], pg1_witness(d), "grad p - p grad log p")
         message = rejects_for(check_gradient_form, grad_p_weight, support, match=NOT_ZERO)
         record_expressions(evidence, d, ["J", "grad_J", "candidate", "difference",
-                                         "pointwise_identity"], f"{support}: ")
-        evidence.text(f"negative control ({support}, p dp/dtheta for p dlog p/dtheta): {message}")
+                                         "pointwise_identity"], f"{support}: ",
+                           zh=f"{SUPPORT_ZH[support]}：")
+        evidence.text(f"negative control ({support}, p dp/dtheta for p dlog p/dtheta): {message}",
+                      zh=f"负对照（negative control；{SUPPORT_ZH[support]}，用 p dp/dtheta 代替 "
+                         f"p dlog p/dtheta）：{message}")
     evidence.text("Shown for a general family, two ways: (1) finite support of symbolic size n "
                   "with arbitrary positive differentiable p_i(theta) and rewards r_i, i.e. every "
                   "finite case at once; (2) a density p(x, theta) on an interval (a, b) with symbolic "
@@ -74,7 +88,14 @@ def test_pg1_log_derivative_trick_symbolic(evidence):
                   "differentiates J = E[r] and the score form E[(d log p/dtheta) r]; their "
                   "difference is identically zero. The control, p dp/dtheta in place of "
                   "p dlog p/dtheta, is rejected by the same check, decided by its exact value at "
-                  "a witness point, not by the simplifier.")
+                  "a witness point, not by the simplifier.",
+                  zh="对一般的分布族，用两种方式证明：(1) 符号大小为 n 的有限支撑集，p_i(theta) 为任意"
+                     "正的可微函数，奖励为 r_i，即一次涵盖所有有限情形；(2) 区间 (a, b) 上的概率密度 "
+                     "p(x, theta)，端点为符号（包括整条实数轴），奖励为 r(x)，在积分号下求导（通常的"
+                     "正则性条件：导数被可积函数控制，且支撑集不依赖于 theta）。SymPy 分别对 J = E[r] "
+                     "和得分函数（score function）形式 E[(d log p/dtheta) r] 求导，二者之差恒为零。"
+                     "对照组用 p dp/dtheta 代替 p dlog p/dtheta，被同一检查拒绝；判定依据是它在见证点"
+                     "（witness point）处的精确值，而不是化简器的结果。")
 
 
 def check_matches_finite_differences(estimator, mdp, policy):
@@ -96,11 +117,19 @@ def test_pg1_score_times_return_equals_gradient_of_expected_return(evidence):
     evidence.text("E[grad log p(tau) r(tau)] by enumerating all trajectories of a 2-state, "
                   "2-action MDP with T = 3, against central finite differences of the exact "
                   "J(theta) (no policy-gradient theorem involved). The same comparison rejects "
-                  "grad pi in place of grad log pi: " + message)
+                  "grad pi in place of grad log pi: " + message,
+                  zh="通过枚举一个 2 状态、2 动作、T = 3 的 MDP 的全部轨迹计算 "
+                     "E[grad log p(tau) r(tau)]，并与精确 J(theta) 的中心有限差分比较（不借助策略梯度"
+                     "定理）。用 grad pi 代替 grad log pi 时，同一比较予以"
+                     "拒绝：" + message)
+    fd_values, mean_values = np.round(fd.ravel(), 10).tolist(), np.round(m.mean.ravel(), 10).tolist()
     evidence.table("d J / d logits", ["quantity", "values (flattened)"], [
-        ["finite differences of J", np.round(fd.ravel(), 10).tolist()],
-        ["E[score x return] (enumeration)", np.round(m.mean.ravel(), 10).tolist()]])
-    evidence.number("max |E[score x return] - finite differences|", err)
+        ["finite differences of J", fd_values],
+        ["E[score x return] (enumeration)", mean_values]],
+        zh={"title": "d J / d logits（J 对 logits 的梯度）", "columns": ["量", "数值（展平）"],
+            "rows": [["J 的有限差分", fd_values], ["E[score x return]（枚举）", mean_values]]})
+    evidence.number("max |E[score x return] - finite differences|", err,
+                    zh={"name": "max |E[score x return] - 有限差分|"})
 
 
 # ---- PG-2 -----------------------------------------------------------------------
@@ -147,11 +176,16 @@ def test_pg2_dynamics_drop_out_of_the_trajectory_score_symbolic(evidence):
                   "(no theta) and pi, and T a symbol: its theta-derivative equals the sum of the "
                   "policy scores for every horizon, and the initial-state and dynamics terms have "
                   "zero derivative; the same holds written out for T = 3. A sum missing one "
-                  "step's score is rejected by the same check: " + messages[0])
+                  "step's score is rejected by the same check: " + messages[0],
+                  zh="log p(tau) = log p_1(s_1) + sum_{t=1}^T log pi(a_t|s_t; theta) + "
+                     "sum_{t=1}^{T-1} log P(s_{t+1}|s_t, a_t)，其中 p_1、P（不含 theta）和 pi 是"
+                     "未定义函数，T 是符号：对任意时域长度（horizon），它对 theta 的导数都等于各步策略"
+                     "得分（score）之和，初始状态项和环境动力学（dynamics）项的导数为零；对 T = 3 "
+                     "逐项写出时同样成立。漏掉某一步得分的求和被同一检查拒绝：" + messages[0])
     record_expressions(evidence, general, ["log_p_tau", "grad_log_p_tau", "sum_of_policy_scores",
                                            "difference", "grad_of_initial_and_dynamics_terms"],
-                       "T symbolic: ")
-    record_expressions(evidence, written, ["grad_log_p_tau"], "T = 3: ")
+                       "T symbolic: ", zh="T 为符号：")
+    record_expressions(evidence, written, ["grad_log_p_tau"], "T = 3: ", zh="T = 3：")
 
 
 def unnormalised_score_sum(policy, states, actions):
@@ -205,8 +239,13 @@ def test_pg2_trajectory_score_is_the_sum_of_policy_scores(evidence):
                   "differences of log p(tau) = log p(s_1) + sum log pi + sum log p(s'|s, a), for "
                   "every trajectory, equal policy.score_sum, the sum of the per-step policy "
                   "scores. The same check rejects the score without the softmax's -pi(.|s) "
-                  "term: " + message)
-    evidence.number("max |score_sum - finite differences| over the drawn MDPs", worst[0])
+                  "term: " + message,
+                  zh="在 Hypothesis 抽取的 15 个 MDP 上（S, A, T <= 3，含退化情形），对每条轨迹，"
+                     "log p(tau) = log p(s_1) + sum log pi + sum log p(s'|s, a) 的中心差分都等于 "
+                     "policy.score_sum，即各步策略得分之和。缺少 softmax 的 -pi(.|s) 项的得分被同一"
+                     "检查拒绝：" + message)
+    evidence.number("max |score_sum - finite differences| over the drawn MDPs", worst[0],
+                    zh={"name": "抽取的各 MDP 上 max |score_sum - 有限差分|"})
 
 
 # ---- PG-3 -----------------------------------------------------------------------
@@ -243,10 +282,16 @@ def test_pg3_reinforce_is_unbiased_exactly(evidence):
                                    ("grad pi for grad log pi", est.grad_pi_reinforce)]}
     evidence.text("check.assert_unbiased (exact enumeration, atol 1e-9) passes for REINFORCE on "
                   "25 Hypothesis-drawn MDPs with batch sizes 1 and 2, and rejects the negative "
-                  "controls on a fixed 2x2 MDP with T = 3.")
-    evidence.number("largest |E[g] - grad J| over the drawn MDPs", worst[0])
+                  "controls on a fixed 2x2 MDP with T = 3.",
+                  zh="check.assert_unbiased（精确枚举，atol 1e-9）在 Hypothesis 抽取的 25 个 MDP "
+                     "上、批大小为 1 和 2 时都判定 REINFORCE 无偏（unbiased），并在一个固定的 2x2、"
+                     "T = 3 的 MDP 上拒绝各个负对照。")
+    evidence.number("largest |E[g] - grad J| over the drawn MDPs", worst[0],
+                    zh={"name": "抽取的各 MDP 上最大的 |E[g] - grad J|"})
     evidence.table("negative controls rejected by assert_unbiased", ["control", "message"],
-                   [[k, v] for k, v in messages.items()])
+                   [[k, v] for k, v in messages.items()],
+                   zh={"title": "被 assert_unbiased 拒绝的负对照", "columns": ["对照", "拒绝信息"],
+                       "rows": translated_rows(messages, CONTROL_ZH)})
 
 
 PG3_GRID = (1, 4, 16, 64, 256)
@@ -325,14 +370,26 @@ def test_pg3_error_falls_like_one_over_sqrt_n(evidence):
                   "lies within eps of 1 for every N (false alarm <= 1e-6 in all: Chebyshev with "
                   "the exact variance of Z, binomial tail over groups, union bound over N). The "
                   "same check rejects the sign-flipped and the 10%-biased estimator on the same "
-                  "samples: their error stops falling with N.")
-    evidence.number("tr Sigma (exact, one trajectory)", trace)
-    evidence.number("fitted slope of log RMS error against log N", slope, note="theory: -1/2")
+                  "samples: their error stops falling with N.",
+                  zh="在一个固定的 2 状态、2 动作、T = 2 的 MDP 上运行 REINFORCE；每个 N 取 3000 个"
+                     "独立批次（种子 3000 + $PGPROOFS_SEED_OFFSET）。Z = N ||g_bar - grad J||^2 / "
+                     "tr Sigma 的均值恰为 1；若对每个 N，Z 的均值中位数（median of means）都落在 1 的 "
+                     "eps 范围内，检查即通过（总误报概率 <= 1e-6：用 Z 的精确方差做切比雪夫不等式，"
+                     "对各组用二项分布尾界，再对 N 取联合界）。同一检查在相同样本上拒绝符号取反的"
+                     "估计量和有 10% 偏差的估计量：它们的误差不再随 N 下降。")
+    evidence.number("tr Sigma (exact, one trajectory)", trace,
+                    zh={"name": "tr Sigma（精确值，单条轨迹）"})
+    evidence.number("fitted slope of log RMS error against log N", slope, note="theory: -1/2",
+                    zh={"name": "log RMS 误差对 log N 的拟合斜率", "note": "理论值：-1/2"})
     evidence.table("median of means of Z = N ||g_bar - grad J||^2 / tr Sigma (1 if unbiased)",
                    ["N", "groups K", "eps", "Z (REINFORCE)"],
-                   [[N, K, round(eps, 4), round(z, 4)] for N, K, eps, z, _ in rows])
+                   [[N, K, round(eps, 4), round(z, 4)] for N, K, eps, z, _ in rows],
+                   zh={"title": "Z = N ||g_bar - grad J||^2 / tr Sigma 的均值中位数（无偏时为 1）",
+                       "columns": ["N", "分组数 K", "eps", "Z（REINFORCE）"]})
     evidence.table("negative controls rejected by the same check", ["control", "message"],
-                   [[k, v] for k, v in messages.items()])
+                   [[k, v] for k, v in messages.items()],
+                   zh={"title": "被同一检查拒绝的负对照", "columns": ["对照", "拒绝信息"],
+                       "rows": translated_rows(messages, CONTROL_ZH)})
     evidence.curve("RMS error against batch size N", x=list(PG3_GRID),
                    series={"REINFORCE (sampled)": rms,
                            "sqrt(tr Sigma / N) (exact)": [float(np.sqrt(trace / N))
@@ -340,7 +397,11 @@ def test_pg3_error_falls_like_one_over_sqrt_n(evidence):
                    bands={"REINFORCE (sampled)": (
                        [float(np.sqrt(max(1 - eps, 0.0) * trace / N)) for N, _, eps, _, _ in rows],
                        [float(np.sqrt((1 + eps) * trace / N)) for N, _, eps, _, _ in rows])},
-                   xlabel="N", ylabel="RMS error", logx=True, logy=True)
+                   xlabel="N", ylabel="RMS error", logx=True, logy=True,
+                   zh={"title": "RMS 误差随批大小 N 的变化",
+                       "series": {"REINFORCE (sampled)": "REINFORCE（采样）",
+                                  "sqrt(tr Sigma / N) (exact)": "sqrt(tr Sigma / N)（精确）"},
+                       "xlabel": "N", "ylabel": "RMS 误差"})
 
 
 # ---- PG-4 (sharpened) ---------------------------------------------------------------
@@ -403,11 +464,20 @@ def test_pg4_reward_shift_variance_is_quadratic_symbolic(evidence):
                   "With rewards (-1, -2, -3) c* = " + str(cs) + " > 0: shifts in (0, 2c*) lower "
                   "the variance although they make rewards larger. Checked in exact rationals at "
                   "the listed shifts; the notes' reading 'a positive shift raises the variance' "
-                  "and 'the variance does not move' are rejected by the same check.")
+                  "and 'the variance does not move' are rejected by the same check.",
+                  zh="三臂 softmax 多臂老虎机（bandit），动作概率为 p_1, p_2, 1 - p_1 - p_2，奖励为 "
+                     "r_a + c：E[g_c] 与 c 无关；总方差 V(c) 是 c 的二次函数，其 c^2 系数 alpha 等于 "
+                     "E||grad log pi||^2（p_a 乘平方项之和，为正），解 dV/dc = 0 得到 c*；并且恒有 "
+                     "V(c) - V(0) = alpha((c - c*)^2 - c*^2)。因此平移 c 增大方差，当且仅当 "
+                     "|c - c*| > |c*|。奖励为 (-1, -2, -3) 时 c* = " + str(cs) + " > 0：(0, 2c*) "
+                     "内的平移虽然让奖励变大，却降低了方差。在所列各平移处用精确有理数检查；笔记的"
+                     "两种读法——“正的平移会增大方差”和“方差不变”——都被同一检查拒绝。")
     record_expressions(evidence, d, ["mean_change", "c2_coefficient", "minimising_shift",
                                      "total_variance", "change_minus_sharpened"])
     evidence.table("rules rejected by the same check (exact rationals)", ["rule", "message"],
-                   [[k, v] for k, v in messages.items()])
+                   [[k, v] for k, v in messages.items()],
+                   zh={"title": "被同一检查拒绝的规则（精确有理数）", "columns": ["规则", "拒绝信息"],
+                       "rows": translated_rows(messages, RULE_ZH)})
 
 
 def shifted(mdp, c):
@@ -483,13 +553,25 @@ def test_pg4_reward_shift_keeps_the_mean_and_moves_the_variance_exactly(evidence
                   "Every listed shift raises the variance exactly when |c - c*| > |c*|; shifts "
                   "between 0 and 2c* make the rewards larger and still lower it. The row "
                   "c = 1 - min r makes all rewards >= 1, the notes' 'all rewards positive' "
-                  "picture.")
+                  "picture.",
+                  zh="在一个 3 状态、2 动作、T = 4、奖励位于 [-2, 0] 的 MDP 上，给每个奖励加上 c "
+                     "后，用枚举精确计算 REINFORCE 的矩（动态规划结果在 1e-9 内一致）：均值始终是精确"
+                     "梯度（用 grad pi 代替 grad log pi 时均值会移动：" + mean_message + "）；总方差"
+                     "是 c 的二次函数，c^2 系数为 T^2 tr E[G G^T]，顶点为 c* = -tr E[G G^T R] / "
+                     "(T tr E[G G^T])。所列每个平移都恰好在 |c - c*| > |c*| 时增大方差；0 到 2c* "
+                     "之间的平移让奖励变大，却仍然降低方差。c = 1 - min r 这一行让所有奖励 >= 1，"
+                     "正是笔记中“奖励全为正”的情形。")
     evidence.table("total variance of REINFORCE against the reward shift c", ["c", "tr Cov"],
-                   [[c, v] for c, v in rows])
-    evidence.number("variance-minimising shift c* (exact)", c_star)
-    evidence.number("c^2 coefficient (fitted)", coef[0], note="T^2 tr E[G G^T] (DP) agrees")
+                   [[c, v] for c, v in rows],
+                   zh={"title": "REINFORCE 的总方差随奖励平移 c 的变化", "columns": ["c", "tr Cov"]})
+    evidence.number("variance-minimising shift c* (exact)", c_star,
+                    zh={"name": "使方差最小的平移 c*（精确值）"})
+    evidence.number("c^2 coefficient (fitted)", coef[0], note="T^2 tr E[G G^T] (DP) agrees",
+                    zh={"name": "c^2 系数（拟合）", "note": "与 T^2 tr E[G G^T]（动态规划）一致"})
     evidence.table("rules rejected by the same check", ["rule", "message"],
-                   [[k, v] for k, v in rule_messages.items()])
+                   [[k, v] for k, v in rule_messages.items()],
+                   zh={"title": "被同一检查拒绝的规则", "columns": ["规则", "拒绝信息"],
+                       "rows": translated_rows(rule_messages, RULE_ZH)})
 
 
 # ---- PG-5 -----------------------------------------------------------------------
@@ -519,7 +601,16 @@ def test_pg5_old_samples_without_weights_give_a_biased_gradient(evidence):
                   "the same check rejects it at every distance, while the importance-weighted "
                   "estimator of IS-3 on the same old samples passes. The bias "
                   "E_{tau ~ p_old}[grad log p_theta(tau) r(tau)] - grad J(theta) shrinks with "
-                  "eps but is not zero.")
+                  "eps but is not zero.",
+                  zh="精确结果，通过枚举一个 2 状态、2 动作、T = 3 的 MDP 的全部轨迹得到：用当前策略"
+                     "的样本时，REINFORCE 通过 check.assert_unbiased；用旧策略 theta_old = theta + "
+                     "eps d 的样本而不加重要性权重（importance weight）时，同一检查在每个距离上都拒绝"
+                     "它，而 IS-3 的重要性加权估计量在同样的旧样本上通过。偏差 "
+                     "E_{tau ~ p_old}[grad log p_theta(tau) r(tau)] - grad J(theta) 随 eps 缩小，"
+                     "但不为零。")
     evidence.table("bias of REINFORCE on old samples (exact)",
                    ["eps = |theta_old - theta| scale", "max |bias|", "||bias||",
-                    "assert_unbiased message"], rows)
+                    "assert_unbiased message"], rows,
+                   zh={"title": "REINFORCE 在旧样本上的偏差（精确值）",
+                       "columns": ["eps = |theta_old - theta| 的尺度", "max |偏差|", "||偏差||",
+                                   "assert_unbiased 的拒绝信息"]})

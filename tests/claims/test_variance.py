@@ -13,8 +13,9 @@ import functools
 import numpy as np
 import pytest
 import sympy as sp
-from _support import (BIAS, NOT_ZERO, SURVEY_DELTA, Witness, assert_fraction, assert_zero,
-                      median_of_means_radius, record_expressions, rejects_for, small_example)
+from _support import (BIAS, NOT_ZERO, SUPPORT_ZH, SURVEY_DELTA, Witness, assert_fraction,
+                      assert_zero, median_of_means_radius, record_expressions, rejects_for,
+                      small_example)
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
@@ -36,6 +37,11 @@ SURVEY_SIZE = 500          # default run; the slow tests use 10 000
 random_small_mdp = surveys.random_small_mdp
 total_variances = surveys.total_variances
 exceeds = surveys.exceeds
+
+
+#: The Chinese of random_small_mdp's docstring, which the survey's evidence quotes.
+RANDOM_SMALL_MDP_ZH = ("调查所用的分布：S 取 1..3，A 取 2..3，T 取 2..4，初始状态分布和环境动力学服从 "
+                       "Dirichlet(1)，奖励在 [-1, 1] 上均匀分布，logits 服从 N(0, 1)。")
 
 
 SEARCH = settings(database=None, derandomize=True, max_examples=2000, deadline=None,
@@ -105,9 +111,11 @@ def test_vr1_score_has_mean_zero_symbolic(evidence):
         messages.append(rejects_for(check_score_mean_zero, sym.exponential_family_score_mean,
                                 support, score_without_log_partition, match=NOT_ZERO))
         record_expressions(evidence, general, ["log_density", "score", "expected_score", "value"],
-                           f"any positive family, {support}: ")
+                           f"any positive family, {support}: ",
+                           zh=f"任意取正值的分布族，{SUPPORT_ZH[support]}：")
         record_expressions(evidence, expfam, ["log_density", "score", "value",
-                                              "A_prime_minus_mean"], f"exponential family, {support}: ")
+                                              "A_prime_minus_mean"], f"exponential family, {support}: ",
+                           zh=f"指数族，{SUPPORT_ZH[support]}：")
     # The regularity is needed: when the support moves with theta the same check rejects.
     moving = sym.moving_support_score_mean()
     messages.append(rejects_for(assert_zero, moving["value"],
@@ -144,12 +152,25 @@ def test_vr1_score_has_mean_zero_symbolic(evidence):
                   "fixed support. Cross-checks: softmax over k logits (k a symbol, and k = 3 "
                   "written out), Bernoulli in its probability and logit (sympy.stats), Gaussian "
                   "mean and log-std by integration over the real line. Every control is decided "
-                  "by its exact value at a witness point.")
+                  "by its exact value at a witness point.",
+                  zh="对每个取正值的分布族，用两种方式证明：p = q / Z(theta)，其中 q 是未定义的正函数，"
+                     "Z 是它在符号大小为 n 的有限集合上的和（涵盖任意参数化下的每个正的概率质量函数），"
+                     "或它在端点为符号的区间 (a, b) 上的积分（涵盖支撑集不随 theta 移动的每个正的概率"
+                     "密度，在积分号下求导：即通常的正则性条件）；以及每个指数族 "
+                     "h(x) exp(eta(theta) . T(x) - A(theta))，含 d 个充分统计量（d 为符号，eta 为"
+                     "任意光滑参数化），其中 A' = E[eta' . T]。SymPy 按期望的线性性展开，结果为零。"
+                     "支撑集随 theta 移动的 (0, theta) 上的均匀密度给出 -1/theta：正则性条件不可少，"
+                     "所以“任何分布”应理解为支撑集固定的任何分布。交叉验证：k 个 logits 上的 softmax"
+                     "（k 为符号，另逐项写出 k = 3），以概率和以 logit 为参数的伯努利分布"
+                     "（sympy.stats），以及在整条实数轴上积分得到的高斯分布均值与 log-std。每个对照都"
+                     "由它在见证点（witness point）处的精确值判定。")
     evidence.table("negative controls rejected by the same zero check", ["message"],
-                   [[m] for m in messages])
-    record_expressions(evidence, categorical, ["expected_score", "value"], "softmax, k symbolic: ")
+                   [[m] for m in messages],
+                   zh={"title": "被同一零值检查拒绝的负对照", "columns": ["拒绝信息"]})
+    record_expressions(evidence, categorical, ["expected_score", "value"], "softmax, k symbolic: ",
+                       zh="softmax，k 为符号：")
     record_expressions(evidence, gauss, ["score_mean", "value_mean", "score_log_std",
-                                         "value_log_std"], "Gaussian: ")
+                                         "value_log_std"], "Gaussian: ", zh="高斯分布：")
 
 
 def check_score_mean_zero_exact(score_fn, policy):
@@ -179,8 +200,12 @@ def test_vr1_score_has_mean_zero_for_every_state_of_a_softmax_policy(evidence):
                       match="E.score. is not zero")
     evidence.text("sum_a pi(a|s) grad log pi(a|s) = 0 in every state, to 1e-12, for 30 "
                   "Hypothesis-drawn 3x4 softmax policies (near-deterministic ones included); "
-                  "with grad pi in place of grad log pi the same check fails: " + message)
-    evidence.number("largest |E[score]| over the drawn policies", worst[0])
+                  "with grad pi in place of grad log pi the same check fails: " + message,
+                  zh="对 Hypothesis 抽取的 30 个 3x4 softmax 策略（含接近确定性的策略），在每个状态"
+                     "上都有 sum_a pi(a|s) grad log pi(a|s) = 0（误差在 1e-12 以内）；用 grad pi "
+                     "代替 grad log pi 时，同一检查失败：" + message)
+    evidence.number("largest |E[score]| over the drawn policies", worst[0],
+                    zh={"name": "抽取的各策略上最大的 |E[score]|"})
 
 
 # ---- VR-2 -----------------------------------------------------------------------
@@ -265,18 +290,31 @@ def test_vr2_past_rewards_are_uncorrelated_with_the_current_score(evidence):
                 for name, which in (("current reward", current), ("future rewards", future))}
     rows = [[t + 1, u + 1, "past" if u < t else ("current" if u == t else "future"),
              float(np.abs(prod[t, u]).max())] for t in range(3) for u in range(3)]
+    when_zh = {"past": "过去", "current": "当前", "future": "未来"}
     evidence.text("Symbolically, on a 2-state, 2-action MDP with T = 2 and generic symbols for "
                   "the initial distribution, dynamics, rewards and policy, E[score(a_2|s_2) r_1] "
                   "= 0 while E[score(a_1|s_1) r_2] is rejected by the same check ("
                   + symbolic_message + "). Exactly, by enumeration on 25 Hypothesis-drawn MDPs, "
                   "E[score_t r_t'] = 0 for every t' < t (atol 1e-9); on the fixed MDP below the "
-                  "same check rejects the current and the future rewards.")
+                  "same check rejects the current and the future rewards.",
+                  zh="符号推导：在一个 2 状态、2 动作、T = 2 的 MDP 上，初始分布、环境动力学、奖励和"
+                     "策略都用一般符号表示，E[score(a_2|s_2) r_1] = 0，而 E[score(a_1|s_1) r_2] 被"
+                     "同一检查拒绝（" + symbolic_message + "）。精确计算：在 Hypothesis 抽取的 25 个 "
+                     "MDP 上枚举，对每个 t' < t 都有 E[score_t r_t'] = 0（atol 1e-9）；在下面的固定 "
+                     "MDP 上，同一检查拒绝当前奖励和未来奖励。")
     record_expressions(evidence, d, ["past_times_score", "future_times_score"])
-    evidence.number("largest |E[score_t r_t']|, t' < t, over the drawn MDPs", worst[0])
+    evidence.number("largest |E[score_t r_t']|, t' < t, over the drawn MDPs", worst[0],
+                    zh={"name": "抽取的各 MDP 上，t' < t 时最大的 |E[score_t r_t']|"})
     evidence.table("max_k |E[score_t r_t'][k]| on a fixed 2x2 MDP, T = 3",
-                   ["t", "t'", "reward is", "max |E|"], rows)
+                   ["t", "t'", "reward is", "max |E|"], rows,
+                   zh={"title": "固定的 2x2、T = 3 的 MDP 上的 max_k |E[score_t r_t'][k]|",
+                       "columns": ["t", "t'", "奖励属于", "max |E|"],
+                       "rows": [[t, u, when_zh[w], e] for t, u, w, e in rows]})
     evidence.table("controls rejected by the same check", ["control", "message"],
-                   [[k, v] for k, v in messages.items()])
+                   [[k, v] for k, v in messages.items()],
+                   zh={"title": "被同一检查拒绝的对照", "columns": ["对照", "拒绝信息"],
+                       "rows": [[{"current reward": "当前奖励", "future rewards": "未来奖励"}[k], v]
+                                for k, v in messages.items()]})
 
 
 # ---- VR-3 -----------------------------------------------------------------------
@@ -302,8 +340,12 @@ def test_vr3_reward_to_go_is_unbiased(evidence):
     evidence.text(f"check.assert_unbiased (exact enumeration, atol 1e-9) passes for reward-to-go "
                   f"on {count[0]} Hypothesis-drawn MDPs (discount 1 and 0.9; degenerate cases "
                   f"included), and the DP mean equals the exact gradient. The off-by-one variant "
-                  f"(sum over t' > t, dropping r_t) is rejected by the same check.")
-    evidence.text("negative control (off by one): " + message)
+                  f"(sum over t' > t, dropping r_t) is rejected by the same check.",
+                  zh=f"check.assert_unbiased（精确枚举，atol 1e-9）在 Hypothesis 抽取的 {count[0]} "
+                     f"个 MDP 上（折扣因子 1 和 0.9，含退化情形）判定未来回报（reward-to-go）估计量"
+                     f"无偏，且动态规划算出的均值等于精确梯度。差一位的变体（只对 t' > t 求和，丢掉 "
+                     f"r_t）被同一检查拒绝。")
+    evidence.text("negative control (off by one): " + message, zh="负对照（差一位）：" + message)
 
 
 # ---- VR-4 (erratum) -----------------------------------------------------------------
@@ -347,6 +389,8 @@ def test_vr4_reward_to_go_can_increase_variance(evidence):
     evidence.counterexample(
         "shrunk by Hypothesis: reward-to-go has the larger total variance",
         mdp=mdp, policy=policy, note="1 state, 2 actions, T = 2: the smallest possible sizes",
+        zh={"title": "由 Hypothesis 收缩得到：未来回报（reward-to-go）的总方差更大",
+            "note": "1 个状态、2 个动作、T = 2：可能的最小规模"},
         total_variance_reinforce=enum["reinforce"],
         total_variance_reward_to_go=enum["reward_to_go"],
         ratio=enum["reward_to_go"] / enum["reinforce"])
@@ -367,15 +411,24 @@ def test_vr4_reward_to_go_can_increase_variance(evidence):
                    "policy (1)", x=scales,
                    series={"REINFORCE (full return)": [v["reinforce"] for v in sweep],
                            "reward-to-go": [v["reward_to_go"] for v in sweep]},
-                   xlabel="logits scaled by", ylabel="tr Cov of the estimate", logy=True)
+                   xlabel="logits scaled by", ylabel="tr Cov of the estimate", logy=True,
+                   zh={"title": "VR-4：从均匀策略 (0) 到反例中的策略 (1) 的精确总方差",
+                       "series": {"REINFORCE (full return)": "REINFORCE（完整回报）",
+                                  "reward-to-go": "未来回报（reward-to-go）"},
+                       "xlabel": "logits 的缩放系数", "ylabel": "估计量的 tr Cov"})
     evidence.counterexample("rewards that cancel along every trajectory", mdp=mdp2,
                             policy=policy2, total_variance_reinforce=v2["reinforce"],
-                            total_variance_reward_to_go=v2["reward_to_go"])
+                            total_variance_reward_to_go=v2["reward_to_go"],
+                            zh={"title": "沿每条轨迹相互抵消的奖励"})
     evidence.text("Erratum: the notes say dropping past rewards necessarily lowers the variance. "
                   "hypothesis.find over 1-state, 2-action, T = 2 MDPs returns the shrunk "
                   "counterexample above (exact variances by DP and by enumeration). Dropping the "
                   "past rewards also drops their correlation with the current score, which can "
-                  "cancel noise. Controls rejected by the same checks: " + helps + "; " + none)
+                  "cancel noise. Controls rejected by the same checks: " + helps + "; " + none,
+                  zh="勘误：笔记说去掉过去的奖励必然降低方差。hypothesis.find 在 1 状态、2 动作、"
+                     "T = 2 的 MDP 中找到了上面这个收缩后的反例（精确方差由动态规划和枚举两种方式"
+                     "算出）。去掉过去的奖励，也就去掉了它们与当前得分（score）的相关性，而这种相关性"
+                     "可能恰好抵消噪声。被同一检查拒绝的对照：" + helps + "；" + none)
 
 
 @functools.lru_cache(maxsize=4)
@@ -422,18 +475,29 @@ def record_survey(evidence, results, seed):
     evidence.number("fraction where reward-to-go lowers the total variance", frac,
                     note=f"{n} random small MDPs, numpy seed {seed} + offset {seed_offset()}; "
                          f"{1 - SURVEY_DELTA:.6g} Clopper-Pearson interval [{lo:.4f}, {hi:.4f}], "
-                         f"asserted above {VR4_MOST}")
-    evidence.number("fraction where reward-to-go raises it", higher / n)
+                         f"asserted above {VR4_MOST}",
+                    zh={"name": "未来回报（reward-to-go）降低总方差的比例",
+                        "note": f"{n} 个随机小型 MDP，numpy 种子 {seed} + 偏移 {seed_offset()}；"
+                                f"置信度 {1 - SURVEY_DELTA:.6g} 的 Clopper-Pearson 区间 "
+                                f"[{lo:.4f}, {hi:.4f}]，断言高于 {VR4_MOST}"})
+    evidence.number("fraction where reward-to-go raises it", higher / n,
+                    zh={"name": "未来回报增大总方差的比例"})
     evidence.number("median variance ratio reward-to-go / REINFORCE",
-                    summary["median_ratio_rtg_reinforce"])
+                    summary["median_ratio_rtg_reinforce"],
+                    zh={"name": "方差比 未来回报 / REINFORCE 的中位数"})
     evidence.text("negative control (the same fraction check on the MDPs where reward-to-go "
-                  "raises the variance): " + message)
+                  "raises the variance): " + message,
+                  zh="负对照（对未来回报增大方差的那些 MDP 做同一比例检查）：" + message)
     q = np.linspace(0.0, 1.0, 201)  # quantiles keep the plot small for the 10 000-MDP survey
     evidence.curve(f"VR-4: quantiles of tr Cov[reward-to-go] / tr Cov[REINFORCE] over {len(ratios)} "
                    "random small MDPs (above 1: reward-to-go is worse)", x=q,
                    series={"variance ratio": np.quantile(ratios, q), "equal variance": np.ones(len(q))},
-                   xlabel="fraction of MDPs", ylabel="variance ratio", logy=True)
-    evidence.text(random_small_mdp.__doc__.replace("\n", " "))
+                   xlabel="fraction of MDPs", ylabel="variance ratio", logy=True,
+                   zh={"title": f"VR-4：{len(ratios)} 个随机小型 MDP 上 tr Cov[reward-to-go] / "
+                                "tr Cov[REINFORCE] 的分位数（大于 1：未来回报更差）",
+                       "series": {"variance ratio": "方差比", "equal variance": "方差相等"},
+                       "xlabel": "MDP 的比例", "ylabel": "方差比"})
+    evidence.text(random_small_mdp.__doc__.replace("\n", " "), zh=RANDOM_SMALL_MDP_ZH)
 
 
 @pytest.mark.claim("VR-4")
@@ -501,10 +565,16 @@ def test_vr4_sampled_variances_agree_with_the_exact_dp(evidence):
     evidence.text("Monte Carlo companion (seed 4000 + $PGPROOFS_SEED_OFFSET): the sampled total "
                   "variance of each estimator agrees with the exact DP value within the stated "
                   "radius (false alarm <= 1e-6 in all), and the same check rejects each sample "
-                  "against the other estimator's exact value: " + "; ".join(messages))
+                  "against the other estimator's exact value: " + "; ".join(messages),
+                  zh="配套的蒙特卡洛验证（种子 4000 + $PGPROOFS_SEED_OFFSET）：每个估计量采样得到的"
+                     "总方差都在给定半径内与动态规划的精确值一致（总误报概率 <= 1e-6）；把每组样本与"
+                     "另一个估计量的精确值比较时，同一检查予以拒绝：" + "；".join(messages))
     evidence.table("sampled vs exact total variance, 2x2 MDP, T = 6",
                    ["estimator", "exact tr Cov (DP)", "sampled (median of means)",
-                    "relative radius eps"], rows)
+                    "relative radius eps"], rows,
+                   zh={"title": "采样总方差与精确总方差，2x2 MDP，T = 6",
+                       "columns": ["估计量", "精确 tr Cov（动态规划）", "采样值（均值中位数）",
+                                   "相对半径 eps"]})
 
 
 # ---- VR-5 -----------------------------------------------------------------------
@@ -547,7 +617,14 @@ def test_vr5_batch_mean_baseline_factor_symbolic(evidence):
                   "(N-1)/N (E[gR] - E[g] E[R]), leave-one-out E[gR] - E[g] E[R]; with E[g] = 0 "
                   "(VR-1) the factors are (N-1)/N and 1. Enumerating every N-tuple of a "
                   "Bernoulli-logit bandit with symbolic rewards confirms both for N = 2, 3. "
-                  "Rejected by the same check: " + "; ".join(messages))
+                  "Rejected by the same check: " + "; ".join(messages),
+                  zh="对符号批大小 N 推导：把批均值基线估计量 (1/N) sum_i g_i (R_i - (1/N) sum_j "
+                     "R_j) 和留一法（leave-one-out）估计量按线性性展开，独立同分布轨迹的每一对 "
+                     "g_i R_j 在 i = j 时换成 E[gR]，否则换成 E[g] E[R]，再对求和求值：批均值给出 "
+                     "(N-1)/N (E[gR] - E[g] E[R])，留一法给出 E[gR] - E[g] E[R]；由 E[g] = 0"
+                     "（VR-1），两者的因子分别为 (N-1)/N 和 1。在奖励为符号的伯努利-logit 多臂老虎机"
+                     "上枚举所有 N 元组，对 N = 2, 3 确认了这两个结果。同一检查拒绝了以下两项："
+                     + "；".join(messages))
     record_expressions(evidence, general, ["batch_mean_estimator", "batch_mean_expectation",
                                            "batch_mean_ratio", "leave_one_out_estimator",
                                            "leave_one_out_expectation", "leave_one_out_ratio"])
@@ -604,10 +681,18 @@ def test_vr5_constant_and_leave_one_out_unbiased_batch_mean_biased(evidence):
                   "Hypothesis-drawn MDPs; the batch's own mean gives exactly (N-1)/N times the "
                   "gradient (at N = 1 the estimate is identically zero). On the fixed MDP below "
                   "check.assert_unbiased rejects the batch mean for N = 2, 3 and accepts "
-                  "leave-one-out, which the (N-1)/N check rejects.")
+                  "leave-one-out, which the (N-1)/N check rejects.",
+                  zh="精确结果，通过枚举每个批次得到：在 Hypothesis 抽取的 20 个 MDP 上，常数基线"
+                     "（baseline；完整回报或未来回报，任意 b）和留一法均值（N = 2）都是无偏的；以批次"
+                     "自身的均值作基线时，期望恰为梯度的 (N-1)/N 倍（N = 1 时估计恒为零）。在下面的"
+                     "固定 MDP 上，check.assert_unbiased 在 N = 2, 3 时拒绝批均值、接受留一法，而 "
+                     "(N-1)/N 检查拒绝留一法。")
     evidence.table("batch-mean baseline on a fixed 2x2 MDP, T = 2 (enumeration; DP agrees)",
-                   ["N", "E[g] . grad J / |grad J|^2", "max |bias|"], rows)
-    evidence.table("controls rejected", ["message"], [[m] for m in messages])
+                   ["N", "E[g] . grad J / |grad J|^2", "max |bias|"], rows,
+                   zh={"title": "固定的 2x2、T = 2 的 MDP 上的批均值基线（枚举；动态规划结果一致）",
+                       "columns": ["N", "E[g] . grad J / |grad J|^2", "max |偏差|"]})
+    evidence.table("controls rejected", ["message"], [[m] for m in messages],
+                   zh={"title": "被拒绝的对照", "columns": ["拒绝信息"]})
 
 
 # ---- VR-6 -----------------------------------------------------------------------
@@ -642,11 +727,18 @@ def test_vr6_optimal_baseline_symbolic(evidence):
                   "variance summed over the two actions, the root is the notes' formula, (1-p) r_1 "
                   "+ p r_0: each reward weighted by the other action's probability; the mean "
                   "reward is rejected by the same check (" + message + "), and at p = 0.9, "
-                  "r = (1, 0) it raises the variance above b = 0 by " + str(change) + ".")
+                  "r = (1, 0) it raises the variance above b = 0 by " + str(change) + ".",
+                  zh="从定义 Var[g (r - b)] = E[g^2 (r - b)^2] - E[g (r - b)]^2 出发，利用 E[g] = 0 "
+                     "逐个单项式展开：得到 b 的二次函数，二阶导数为 2 E[g^2] >= 0，驻点正是笔记中的 "
+                     "b* = E[g^2 r] / E[g^2]，且 Var(b) - Var(b*) = E[g^2] (b - b*)^2。在伯努利-logit "
+                     "多臂老虎机（bandit）上，把方差对两个动作求和，根就是笔记的公式，即 (1-p) r_1 "
+                     "+ p r_0：每个奖励以另一个动作的概率加权；平均奖励被同一检查拒绝（" + message +
+                     "），并且在 p = 0.9, r = (1, 0) 时，它使方差比 b = 0 时高出 " + str(change) + "。")
     record_expressions(evidence, d, ["variance", "b_star", "second_derivative", "excess_variance",
                                      "bandit_variance", "bandit_b_star", "bandit_mean_reward"])
     evidence.number("bandit p = 0.9, r = (1, 0): Var(mean baseline) - Var(no baseline)",
-                    float(change))
+                    float(change),
+                    zh={"name": "多臂老虎机 p = 0.9, r = (1, 0)：Var(均值基线) - Var(无基线)"})
 
 
 def check_minimises_each_component(baseline, mdp, policy, others):
@@ -705,12 +797,23 @@ def test_vr6_optimal_baseline_minimises_each_component_exactly(evidence):
                   "E[G_k^2 R] / E[G_k^2] by exactly E[G_k^2] (b - b*_k)^2 (E[G_k^2] also by "
                   "enumeration) for b = 0, a drawn constant and the mean return E[R]; the "
                   "optimal-baseline estimator is unbiased. On the bandit the same check rejects "
-                  "the mean return as the minimiser: " + message)
-    evidence.number("largest Var(b*) - Var(b) over the drawn cases (<= 0)", worst[0])
+                  "the mean return as the minimiser: " + message,
+                  zh="在 Hypothesis 抽取的 25 个 MDP 上，通过枚举轨迹算出 G (R - b) 每个分量的精确"
+                     "方差：对 b = 0、一个随机抽取的常数和平均回报 E[R]，它都恰好比动态规划给出的 "
+                     "b* = E[G_k^2 R] / E[G_k^2] 处的方差多出 E[G_k^2] (b - b*_k)^2（E[G_k^2] 也由"
+                     "枚举得到）；最优基线估计量是无偏的。在多臂老虎机上，同一检查拒绝把平均回报当作"
+                     "使方差最小的基线：" + message)
+    evidence.number("largest Var(b*) - Var(b) over the drawn cases (<= 0)", worst[0],
+                    zh={"name": "抽取的各情形中最大的 Var(b*) - Var(b)（<= 0）"})
+    star_row = [b_star.ravel().tolist(), star_var.tolist()]
+    mean_row = [[float(tm.R[1])] * 2, mean_var.tolist()]
     evidence.table("bandit pi(a_0) = 0.9, r = (1, 0): per-component variance",
                    ["baseline", "b (per logit)", "Var per logit"],
-                   [["b* (optimal)", b_star.ravel().tolist(), star_var.tolist()],
-                    ["E[R] (mean return)", [float(tm.R[1])] * 2, mean_var.tolist()]])
+                   [["b* (optimal)", *star_row],
+                    ["E[R] (mean return)", *mean_row]],
+                   zh={"title": "多臂老虎机 pi(a_0) = 0.9, r = (1, 0)：各分量的方差",
+                       "columns": ["基线", "b（每个 logit）", "每个 logit 的 Var"],
+                       "rows": [["b*（最优）", *star_row], ["E[R]（平均回报）", *mean_row]]})
 
 
 def check_baseline_raises_variance(baseline, mdp, policy):
@@ -744,8 +847,13 @@ def record_mean_baseline_survey(evidence, results, seed):
     evidence.number("fraction of random small MDPs where b = E[R] raises the total variance",
                     frac, note=f"{n} MDPs, numpy seed {seed} + offset {seed_offset()}; "
                                f"{1 - SURVEY_DELTA:.6g} Clopper-Pearson interval "
-                               f"[{lo:.4f}, {hi:.4f}], asserted inside {VR6_RANGE}")
-    evidence.text("negative control (the same check on the complementary count): " + message)
+                               f"[{lo:.4f}, {hi:.4f}], asserted inside {VR6_RANGE}",
+                    zh={"name": "b = E[R] 增大总方差的随机小型 MDP 所占比例",
+                        "note": f"{n} 个 MDP，numpy 种子 {seed} + 偏移 {seed_offset()}；置信度 "
+                                f"{1 - SURVEY_DELTA:.6g} 的 Clopper-Pearson 区间 "
+                                f"[{lo:.4f}, {hi:.4f}]，断言落在 {VR6_RANGE} 之内"})
+    evidence.text("negative control (the same check on the complementary count): " + message,
+                  zh="负对照（对互补计数做同一检查）：" + message)
 
 
 @pytest.mark.claim("VR-6")
@@ -770,13 +878,17 @@ def test_vr6_mean_return_baseline_can_increase_variance(evidence):
     evidence.counterexample("shrunk by Hypothesis: the exact mean-return baseline raises the "
                             "total variance", mdp=mdp, policy=policy,
                             baseline_E_R=exact_mean, total_variance_no_baseline=without,
-                            total_variance_mean_baseline=with_b)
+                            total_variance_mean_baseline=with_b,
+                            zh={"title": "由 Hypothesis 收缩得到：精确的平均回报基线增大了总方差"})
     record_mean_baseline_survey(evidence, seeded_survey(SURVEY_SIZE, SURVEY_SEED), SURVEY_SEED)
     evidence.text("The mean return is the common baseline but not the variance-minimising one; "
                   "taken exactly as E[R(tau)] it still raises the total variance in the shrunk "
                   "bandit above and in a minority of random small MDPs (fraction and interval "
                   "above). On the same bandit the optimal b* is rejected by the same check: "
-                  + message)
+                  + message,
+                  zh="平均回报是常用的基线，但不是使方差最小的基线；即使精确地取为 E[R(tau)]，它在"
+                     "上面收缩后的多臂老虎机上、以及少数随机小型 MDP 上（比例和区间见上）仍会增大总"
+                     "方差。在同一多臂老虎机上，最优的 b* 被同一检查拒绝：" + message)
 
 
 @pytest.mark.slow
@@ -823,7 +935,15 @@ def test_vr7_state_baseline_unbiased_action_baseline_biased(evidence):
                   "b_t(s_t) (random tables, and the exact V_t) is unbiased; minus b_t(s_t, a_t) its "
                   "bias is exactly -sum_t gamma^(t-1) E[score_t b_t(s_t, a_t)]. On a fixed MDP "
                   "assert_unbiased rejects the action baseline b = Q_t(s, a) (negative control) "
-                  "and accepts b = V_t(s).")
-    evidence.text("negative control (b = Q_t(s_t, a_t)): " + message)
+                  "and accepts b = V_t(s).",
+                  zh="精确结果，在 Hypothesis 抽取的 25 个 MDP 上（折扣因子 1 和 0.8）：未来回报"
+                     "（reward-to-go）减去任意 b_t(s_t)（随机表格，以及精确的 V_t）都是无偏的；减去 "
+                     "b_t(s_t, a_t) 时，偏差恰为 -sum_t gamma^(t-1) E[score_t b_t(s_t, a_t)]。在一个"
+                     "固定 MDP 上，assert_unbiased 拒绝动作基线 b = Q_t(s, a)（负对照），接受 "
+                     "b = V_t(s)。")
+    evidence.text("negative control (b = Q_t(s_t, a_t)): " + message,
+                  zh="负对照（b = Q_t(s_t, a_t)）：" + message)
     evidence.table("exact total variance on the fixed 2-state, 3-action MDP, T = 3",
-                   ["estimator", "tr Cov"], [[k, val] for k, val in var.items()])
+                   ["estimator", "tr Cov"], [[k, val] for k, val in var.items()],
+                   zh={"title": "固定的 2 状态、3 动作、T = 3 的 MDP 上的精确总方差",
+                       "columns": ["估计量", "tr Cov"]})

@@ -1,0 +1,368 @@
+"""Mutation testing: how many small bugs in the mathematical core does the suite catch?
+
+    pip install -e ".[mutation]"
+    python benchmarks/mutation.py [--modules policy returns ...] [--out reports/bench-mutation.json]
+
+The mutants are made and run by mutmut 3 (a maintained tool: it rewrites each
+function of the core into a trampoline that dispatches to the original or to
+one mutant, chosen by the environment variable MUTANT_UNDER_TEST). It works
+with this layout: the pgproofs pytest11 plugin loads from the mutated copy,
+and xdist is switched off (``-p no:xdist``), so one pytest process runs at a
+time, under ``nice -n 15``.
+
+What is run against a mutant: the claim suite (tests/claims, without the
+CartPole training runs) plus the unit tests of the core (``TESTS``), narrowed by mutmut to the tests that call the
+mutated function (it records which test calls which function in one traced
+run of the whole selection), stopping at the first failure (-x). A mutant
+that runs longer than mutmut's timeout (15 x the covering tests' recorded
+duration + 1 s) counts as killed by timeout, reported separately.
+
+Not mutated (mutmut's ``do_not_mutate_patterns``): the text of ``raise``
+statements. A reworded error message is not a mathematical bug, and the tests
+already check that each ValueError names its argument.
+
+Score per module = (killed + timeout) / (mutants - equivalent). A surviving
+mutant is either killed by a new test or explained as equivalent in
+benchmarks/mutation-equivalent.json, keyed by ``mutant_key`` (module,
+function and the changed source line, which survives edits elsewhere).
+
+``run_mutant(module, index)`` is the unit of work for a parallel runner: a
+pure function of (module, mutant index) that runs one mutant in a fresh
+pytest process. The serial default (``mutmut run``, forking a warmed-up
+process per mutant) is several times faster per mutant on one core, so it
+runs the sweep; every survivor it reports is then re-run through
+``run_mutant`` with the current tests plus the module's unit tests
+(``UNIT_TESTS``), in a fresh process: a survivor is never an artefact of the
+fork, and a test written to kill it is counted (``killed_on_rerun``).
+A mutant mutmut has not reached yet is ``not run`` and left out of the score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKDIR = ROOT / "build" / "mutation"
+EQUIVALENT = Path(__file__).with_name("mutation-equivalent.json")
+
+#: The mathematical core, smallest first (numbers early).
+MODULES = ["policy", "returns", "exact", "check", "mdp", "variance", "natural",
+           "estimators", "importance"]
+
+#: The claim suite and the unit tests of the core (mutmut narrows per function).
+#: The CartPole training runs are left out: 20-30 s each, they test the learner,
+#: and the one core function they use (returns.reward_to_go with episode ends
+#: and bootstrap) has its own unit tests in tests/test_cartpole_rollout.py.
+TESTS = ["tests/claims", "--ignore=tests/claims/test_cartpole.py", "tests/test_mdp.py", "tests/test_sampler.py", "tests/test_exact.py",
+         "tests/test_estimators.py", "tests/test_variance_dp.py", "tests/test_importance.py",
+         "tests/test_natural_engine.py", "tests/test_check.py", "tests/test_montecarlo.py",
+         "tests/test_surrogate.py", "tests/test_cartpole_rollout.py", "tests/test_testing.py"]
+
+#: Each module's own unit tests: added to the covering tests when a survivor
+#: is re-run (``run_mutant``), so a test written to kill it is tried even
+#: before mutmut's traced run has seen it.
+UNIT_TESTS = {
+    "policy": ["tests/test_mdp.py"], "returns": ["tests/test_returns.py"],
+    "exact": ["tests/test_exact.py"], "check": ["tests/test_check.py"],
+    "mdp": ["tests/test_mdp.py", "tests/test_sampler.py"],
+    "variance": ["tests/test_variance_dp.py"], "natural": ["tests/test_natural_engine.py"],
+    "estimators": ["tests/test_estimators.py"], "importance": ["tests/test_importance.py"],
+}
+
+#: mutmut exit-code -> status, as mutmut.stats reads them.
+KILLED, TIMEOUT, SURVIVED, NO_TESTS, NOT_RUN = "killed", "timeout", "survived", "no tests", "not run"
+
+NICE = ["nice", "-n", "15"]
+SEP = "\u01c1"  # mutmut's class separator in mangled names
+
+
+def mutmut_config(modules: list[str]) -> str:
+    """The [tool.mutmut] table appended to the scratch copy's pyproject.toml."""
+    only = ", ".join(json.dumps(f"pgproofs/{m}.py") for m in modules)
+    tests = ", ".join(json.dumps(t) for t in TESTS)
+    return f"""
+[tool.mutmut]
+source_paths = ["pgproofs/"]
+only_mutate = [{only}]
+do_not_mutate_patterns = ["raise \\\\w+\\\\("]
+also_copy = ["conftest.py"]
+pytest_add_cli_args = ["-p", "no:xdist"]
+pytest_add_cli_args_test_selection = [{tests}]
+"""
+
+
+#: A root conftest for the scratch copy only: the covering tests run fastest
+#: first (durations from mutmut's clean run), so -x stops a killed mutant
+#: early. The set of tests is unchanged, only their order.
+FASTEST_FIRST = '''"""Written by benchmarks/mutation.py: run the covering tests fastest first."""
+
+import json
+from pathlib import Path
+
+_STATS = Path(__file__).with_name("mutmut-stats.json")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    if _STATS.exists():
+        durations = json.loads(_STATS.read_text()).get("duration_by_test", {})
+        items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
+'''
+
+
+def prepare(workdir: Path = WORKDIR, modules: list[str] = MODULES) -> Path:
+    """A fresh scratch copy of the tracked files with the mutmut configuration."""
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, check=True, capture_output=True,
+                           text=True).stdout.split()
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    for f in files:
+        src = ROOT / f
+        if src.is_file():
+            dst = workdir / f
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    with open(workdir / "pyproject.toml", "a") as fh:
+        fh.write(mutmut_config(modules))
+    (workdir / "conftest.py").write_text(FASTEST_FIRST)
+    return workdir
+
+
+def _env(workdir: Path) -> dict:
+    env = dict(os.environ)
+    # the scratch copy, not the editable install, must provide pgproofs
+    env["PYTHONPATH"] = os.pathsep.join([str(workdir / "mutants"), str(workdir)]
+                                        + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env.pop("MUTANT_UNDER_TEST", None)
+    return env
+
+
+def run_mutmut(workdir: Path, modules: list[str], log) -> float:
+    """``mutmut run``, one child at a time, module by module (numbers early); returns seconds.
+
+    Only mutants without a result yet are run (mutmut re-runs any mutant it
+    is given by name), so an interrupted sweep resumes with ``--reuse``.
+    """
+    t0 = time.perf_counter()
+    env = _env(workdir)
+    # mutmut puts its mutated copy first on sys.path itself
+    env["PYTHONPATH"] = os.pathsep.join(p for p in env["PYTHONPATH"].split(os.pathsep)
+                                        if not p.startswith((str(workdir), str(ROOT))))
+    for module in modules:
+        meta = workdir / "mutants" / "pgproofs" / f"{module}.py.meta"
+        if meta.exists():
+            codes = json.loads(meta.read_text())["exit_code_by_key"]
+            names = [name for name, code in codes.items() if code is None]
+            if not names:
+                continue
+        else:  # first run: mutmut makes the mutants and its traced run
+            names = [f"pgproofs.{module}.*"]
+        subprocess.run(NICE + [sys.executable, "-m", "mutmut", "run", "--max-children", "1", *names],
+                       cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+    return time.perf_counter() - t0
+
+
+def status_of(exit_code) -> str:
+    from mutmut.stats import status_by_exit_code
+    if exit_code is None:
+        return NOT_RUN
+    return status_by_exit_code[exit_code]
+
+
+def sync_tests(workdir: Path) -> None:
+    """Copy the current tests into the scratch copy (new tests written to kill survivors)."""
+    shutil.copytree(ROOT / "tests", workdir / "mutants" / "tests", dirs_exist_ok=True)
+
+
+# --- describing a mutant ------------------------------------------------------
+
+def _functions(tree: ast.Module):
+    """Top-level functions and methods with their mutmut-mangled names."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield f"x_{node.name}", node
+        elif isinstance(node, ast.ClassDef):
+            for sub in node.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    yield f"x{SEP}{node.name}{SEP}{sub.name}", sub
+
+
+def describe_mutants(workdir: Path, module: str) -> list[dict]:
+    """Every mutant of ``module`` in mutmut's order: name, function, line, mutation, key."""
+    original = (ROOT / "pgproofs" / f"{module}.py").read_text()
+    orig_tree = ast.parse(original)
+    orig_lines = {name: node for name, node in _functions(orig_tree)}
+    mutated = (workdir / "mutants" / "pgproofs" / f"{module}.py").read_text()
+    defs = {node.name: node for node in ast.walk(ast.parse(mutated))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    meta = json.loads((workdir / "mutants" / "pgproofs" / f"{module}.py.meta").read_text())
+    out, seen = [], {}
+    for name in meta["exit_code_by_key"]:
+        local = name.rpartition(".")[2]
+        mangled = local.rpartition("__mutmut_")[0]
+        orig_def = defs[f"{mangled}__mutmut_orig"]
+        mut_def = defs[local]
+        # compare whole definitions (a default argument may be the mutation), names aside
+        a = ast.get_source_segment(mutated, orig_def).replace(orig_def.name, "f", 1).splitlines()
+        b = ast.get_source_segment(mutated, mut_def).replace(mut_def.name, "f", 1).splitlines()
+        before, after, offset = [], [], None
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+            if tag != "equal":
+                offset = i1 if offset is None else offset
+                before += a[i1:i2]
+                after += b[j1:j2]
+        func = mangled[2:].replace(SEP, ".") if mangled.startswith("x_") else mangled[1:].replace(SEP, ".")
+        line = orig_lines[mangled].lineno + (offset or 0)
+        mutation = " / ".join(s.strip() for s in before) + "  ->  " + " / ".join(s.strip() for s in after)
+        key = f"{module}.{func}: {mutation}"
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:  # the same change at two places of one function
+            key += f" (#{seen[key]})"
+        out.append(dict(name=name, module=module, function=func, line=line, mutation=mutation,
+                        key=key, exit_code=meta["exit_code_by_key"][name]))
+    return out
+
+
+# --- one mutant, as a job for a parallel runner ----------------------------------
+
+def tests_for(workdir: Path, name: str) -> list[str]:
+    """The tests that call the mutated function, from mutmut's traced run."""
+    stats = json.loads((workdir / "mutants" / "mutmut-stats.json").read_text())
+    return sorted(stats["tests_by_mangled_function_name"].get(name.rpartition("__mutmut_")[0], []))
+
+
+def run_mutant(module: str, index: int, *, workdir: Path = WORKDIR, timeout: float = 600.0) -> dict:
+    """Run mutant ``index`` of ``module`` in a fresh pytest process; return a result dict.
+
+    Needs a prepared workdir in which mutmut has made the mutants and its
+    traced run (``main`` does both). Pure: it writes nothing but pytest's own
+    output, so distinct (module, index) jobs may run in parallel.
+    """
+    mutant = describe_mutants(workdir, module)[index]
+    covering = tests_for(workdir, mutant["name"])
+    tests = covering + [t for t in UNIT_TESTS[module]
+                        if (workdir / "mutants" / t).exists() and covering]
+    result = dict(module=module, index=index, name=mutant["name"], key=mutant["key"],
+                  tests=len(tests))
+    if not tests:
+        return dict(result, status=NO_TESTS, seconds=0.0)
+    env = _env(workdir)
+    env["MUTANT_UNDER_TEST"] = mutant["name"]
+    cmd = NICE + [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:xdist",
+                  "-p", "no:cacheprovider", "--rootdir=.", *tests]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=workdir / "mutants", env=env, capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return dict(result, status=TIMEOUT, seconds=time.perf_counter() - t0)
+    status = {0: SURVIVED, 1: KILLED}.get(proc.returncode, f"error (pytest exit {proc.returncode})")
+    tail = proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []
+    return dict(result, status=status, seconds=time.perf_counter() - t0, summary=" ".join(tail))
+
+
+# --- the report -----------------------------------------------------------------
+
+def summarise(mutants: list[dict], equivalent: dict[str, str]) -> dict:
+    """Per-module counts and score; the survivors with their explanation, if any."""
+    modules, survivors = {}, []
+    for m in mutants:
+        row = modules.setdefault(m["module"], dict(mutants=0, killed=0, timeout=0, survived=0,
+                                                   equivalent=0, not_run=0, other=0,
+                                                   killed_on_rerun=0))
+        row["mutants"] += 1
+        status = m["status"]
+        if status in (KILLED, TIMEOUT):
+            row[status] += 1
+            if m.get("mutmut") in (SURVIVED, NO_TESTS):  # survived mutmut, killed by a newer test
+                row["killed_on_rerun"] += 1
+                survivors.append(dict(file=f"pgproofs/{m['module']}.py", line=m["line"],
+                                      function=m["function"], mutation=m["mutation"], key=m["key"],
+                                      status=f"{status} on re-run", mutmut=m["mutmut"],
+                                      equivalent=None))
+        elif status == NOT_RUN:
+            row["not_run"] += 1
+        elif status in (SURVIVED, NO_TESTS):
+            if m["key"] in equivalent:
+                row["equivalent"] += 1
+            else:
+                row["survived"] += 1
+            survivors.append(dict(file=f"pgproofs/{m['module']}.py", line=m["line"],
+                                  function=m["function"], mutation=m["mutation"], key=m["key"],
+                                  status=status, mutmut=m.get("mutmut"),
+                                  equivalent=equivalent.get(m["key"])))
+        else:
+            row["other"] += 1
+    for row in modules.values():
+        live = row["mutants"] - row["equivalent"] - row["not_run"]
+        row["score"] = round((row["killed"] + row["timeout"]) / live, 4) if live else None
+    return dict(modules=modules, survivors=survivors)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modules", nargs="+", default=MODULES, choices=MODULES)
+    parser.add_argument("--out", default=str(ROOT / "reports" / "bench-mutation.json"))
+    parser.add_argument("--workdir", default=str(WORKDIR))
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the workdir's mutants and mutmut's results")
+    parser.add_argument("--report-only", action="store_true",
+                        help="do not run mutmut; report (and re-run the survivors of) its results so far")
+    parser.add_argument("--no-rerun", action="store_true",
+                        help="do not re-run survivors in a fresh process with the current tests")
+    args = parser.parse_args(argv)
+    workdir = Path(args.workdir)
+    seconds = 0.0
+    if not args.report_only:
+        if not args.reuse:
+            prepare(workdir, MODULES)
+        with open(workdir / "mutmut.log", "a") as log:
+            seconds = run_mutmut(workdir, args.modules, log)
+    equivalent = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
+    equivalent.pop("_comment", None)
+    if not args.no_rerun:
+        sync_tests(workdir)
+    mutants, reruns = [], []
+    t0 = time.perf_counter()
+    for module in args.modules:
+        for index, m in enumerate(describe_mutants(workdir, module)):
+            m["status"] = m["mutmut"] = status_of(m["exit_code"])
+            if m["status"] in (SURVIVED, NO_TESTS) and m["key"] not in equivalent \
+                    and not args.no_rerun:
+                again = run_mutant(module, index, workdir=workdir)
+                reruns.append(again)
+                m["status"] = again["status"]
+            mutants.append(m)
+    rerun_seconds = time.perf_counter() - t0
+    summary = summarise(mutants, equivalent)
+    keys = {m["key"] for m in mutants}
+    path = write_json(args.out, dict(
+        benchmark="mutation", tool="mutmut " + _mutmut_version(), tests=TESTS, nice=15,
+        modules_run=args.modules, mutmut_seconds=round(seconds, 1),
+        rerun_seconds=round(rerun_seconds, 1), reruns=len(reruns), **summary,
+        unknown_equivalent_keys=sorted(k for k in equivalent
+                                       if k.split(".")[0] in args.modules and k not in keys)))
+    for name, row in summary["modules"].items():
+        print(f"{name:12s} {row['mutants']:4d} mutants  killed {row['killed']:4d}  timeout "
+              f"{row['timeout']:3d}  equivalent {row['equivalent']:3d}  survived "
+              f"{row['survived']:3d}  not run {row['not_run']:4d}  score {row['score']}")
+    print(f"wrote {path} ({seconds:.0f} s mutmut, {rerun_seconds:.0f} s re-running survivors)")
+
+
+def _mutmut_version() -> str:
+    from importlib.metadata import version
+    return version("mutmut")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""returns: the full discounted return and the reward-to-go against their definitions."""
+
+import numpy as np
+import pytest
+
+from pgproofs.returns import discounted_return, reward_to_go
+
+
+def test_default_discount_is_one_the_notes_undiscounted_sums():
+    r = np.array([[1.0, 2.0, 4.0], [0.5, -1.0, 0.25]])
+    np.testing.assert_array_equal(discounted_return(r), [7.0, -0.25])
+    np.testing.assert_array_equal(reward_to_go(r), [[7.0, 6.0, 4.0], [-0.25, -0.75, 0.25]])
+
+
+def test_reward_to_go_stops_at_an_episode_end_one_step_before_the_last_column():
+    # an episode ends at t = T-2: its reward-to-go must not take the next episode's r_{T-1}
+    r = np.array([[1.0, 2.0, 4.0]])
+    ends = np.array([[False, True, False]])
+    np.testing.assert_array_equal(reward_to_go(r, ends=ends), [[3.0, 2.0, 4.0]])
+    # cut there, the value after t = T-2 is its bootstrap (10), not the running sum
+    boot = np.array([[0.0, 10.0, 8.0]])
+    np.testing.assert_array_equal(reward_to_go(r, 0.5, ends=ends, bootstrap=boot),
+                                  [[1.0 + 0.5 * 7.0, 2.0 + 0.5 * 10.0, 4.0 + 0.5 * 8.0]])
