@@ -33,7 +33,12 @@ process per mutant) is several times faster per mutant on one core, so it
 runs the sweep; every survivor it reports is then re-run through
 ``run_mutant`` with the current tests plus the module's unit tests
 (``UNIT_TESTS``), in a fresh process: a survivor is never an artefact of the
-fork, and a test written to kill it is counted (``killed_on_rerun``).
+fork, and a test written to kill it is counted (``killed_on_rerun``). These
+re-runs are the jobs of a ``pgproofs.sweep`` grid (``rerun_job``): a local
+process pool by default (``--workers N``), ``--serial``, or Ray (``--ray
+local``; on a multi-machine cluster every node must see the same workdir, e.g.
+on a shared filesystem, since the mutants live there). A re-run that fails to
+run is reported with its module and index and stops the report.
 A mutant mutmut has not reached yet is ``not run`` and left out of the score.
 """
 
@@ -51,6 +56,8 @@ import time
 from pathlib import Path
 
 from _common import write_json
+
+from pgproofs import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKDIR = ROOT / "build" / "mutation"
@@ -259,7 +266,8 @@ def run_mutant(module: str, index: int, *, workdir: Path = WORKDIR, timeout: flo
     env = _env(workdir)
     env["MUTANT_UNDER_TEST"] = mutant["name"]
     cmd = NICE + [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:xdist",
-                  "-p", "no:cacheprovider", "--rootdir=.", *tests]
+                  "-p", "no:cacheprovider", "--rootdir=.",
+                  "--no-evidence", *tests]  # parallel re-runs must not race on evidence.json
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=workdir / "mutants", env=env, capture_output=True,
@@ -269,6 +277,12 @@ def run_mutant(module: str, index: int, *, workdir: Path = WORKDIR, timeout: flo
     status = {0: SURVIVED, 1: KILLED}.get(proc.returncode, f"error (pytest exit {proc.returncode})")
     tail = proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []
     return dict(result, status=status, seconds=time.perf_counter() - t0, summary=" ".join(tail))
+
+
+def rerun_job(config: dict, seed: int) -> dict:
+    """One survivor's re-run as a sweep job: config has module, index and workdir; seed is
+    the mutant index (a label: nothing here is random)."""
+    return run_mutant(config["module"], config["index"], workdir=Path(config["workdir"]))
 
 
 # --- the report -----------------------------------------------------------------
@@ -320,7 +334,9 @@ def main(argv=None) -> None:
                         help="do not run mutmut; report (and re-run the survivors of) its results so far")
     parser.add_argument("--no-rerun", action="store_true",
                         help="do not re-run survivors in a fresh process with the current tests")
+    sweep.add_arguments(parser)
     args = parser.parse_args(argv)
+    executor = sweep.options(args)  # a clash of executor options stops before hours of mutmut
     workdir = Path(args.workdir)
     seconds = 0.0
     if not args.report_only:
@@ -332,24 +348,30 @@ def main(argv=None) -> None:
     equivalent.pop("_comment", None)
     if not args.no_rerun:
         sync_tests(workdir)
-    mutants, reruns = [], []
+    mutants, jobs = [], []
     t0 = time.perf_counter()
     for module in args.modules:
         for index, m in enumerate(describe_mutants(workdir, module)):
             m["status"] = m["mutmut"] = status_of(m["exit_code"])
             if m["status"] in (SURVIVED, NO_TESTS) and m["key"] not in equivalent \
                     and not args.no_rerun:
-                again = run_mutant(module, index, workdir=workdir)
-                reruns.append(again)
-                m["status"] = again["status"]
+                jobs.append(sweep.Job(len(jobs), {"module": module, "index": index,
+                                                  "workdir": str(workdir), "at": len(mutants)},
+                                      index))
             mutants.append(m)
+    reruns = []
+    if jobs:  # a survivor's status must come from its re-run, never be left as mutmut's
+        reruns = sweep.run(rerun_job, jobs, desc="re-running survivors", **executor).values()
+        for job, again in zip(jobs, reruns):
+            mutants[job.config["at"]]["status"] = again["status"]
     rerun_seconds = time.perf_counter() - t0
     summary = summarise(mutants, equivalent)
     keys = {m["key"] for m in mutants}
     path = write_json(args.out, dict(
         benchmark="mutation", tool="mutmut " + _mutmut_version(), tests=TESTS, nice=15,
         modules_run=args.modules, mutmut_seconds=round(seconds, 1),
-        rerun_seconds=round(rerun_seconds, 1), reruns=len(reruns), **summary,
+        rerun_seconds=round(rerun_seconds, 1), reruns=len(reruns),
+        rerun_executor=executor["executor"] if reruns else None, **summary,
         unknown_equivalent_keys=sorted(k for k in equivalent
                                        if k.split(".")[0] in args.modules and k not in keys)))
     for name, row in summary["modules"].items():

@@ -40,7 +40,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                  "montecarlo", "estimators", "advantages", "symbolic")),
     ("checks", ("check", "advantage_checks", "mc_advantages", "loss_target", "loss_checks",
                 "mc_loss", "policy_losses", "surrogate", "testing", "loss_testing", "targets",
-                "verify", "loss_verify", "bugs", "loss_bugs", "strategies")),
+                "verify", "loss_verify", "bugs", "loss_bugs", "strategies",
+                "surveys")),
     ("applications", ("cartpole", "report", "cli", "pytest_plugin", "__main__", "")),
 ]
 

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis.errors import NoSuchExample
 from sympy.core.function import AppliedUndef
 
-from pgproofs import check, exact
+from pgproofs import check, exact, surveys
 from pgproofs import importance as imp
 from pgproofs import strategies as pst
 from pgproofs.mdp import FiniteMDP
@@ -629,15 +629,9 @@ def test_is5_dropping_future_ratios_bias_vanishes_as_policies_meet(evidence):
                                                     "方差（整条轨迹）"]})
 
 
-def total_variances(mdp, target, behaviour, estimators):
-    """Exact trace Cov of each estimator for one trajectory, from one enumeration."""
-    traj = exact.enumerate_trajectories(mdp, behaviour)
-    out = []
-    for est in estimators:
-        x = est.per_trajectory(traj.batch, target).reshape(len(traj), -1)
-        mean = traj.probs @ x
-        out.append(float(traj.probs @ ((x - mean) ** 2).sum(axis=1)))
-    return out
+# The survey's cases and exact variances are the package's (pgproofs.surveys), so
+# benchmarks/surveys.py sweeps the very same survey.
+total_variances = surveys.offpolicy_total_variances
 
 
 def variance_pair(case):
@@ -659,40 +653,20 @@ def dropping_increases_variance(case):
     return drop > pd * (1 + 1e-6) + 1e-9
 
 
-SURVEY = dict(states=(1, 2), actions=(2, 3), horizon=(2, 3))  # T = 1 cannot differ
-
-
-def survey_case(rng, distance, states, actions, horizon):
-    """A random MDP and behaviour (logits N(0, 1)); target = behaviour + distance * N(0, I)."""
-    S = int(rng.integers(states[0], states[1] + 1))
-    A = int(rng.integers(actions[0], actions[1] + 1))
-    T = int(rng.integers(horizon[0], horizon[1] + 1))
-    mdp = random_mdp(rng, S, A, T, rewards="uniform")
-    behaviour = random_policy(rng, S, A)
-    target = SoftmaxPolicy(behaviour.logits + distance * rng.normal(size=(S, A)))
-    return mdp, target, behaviour
-
-
 def variance_survey(distances, n_cases, seed):
     """Per distance: (distance, n, fraction where dropping lowers the variance, mean max TV),
     and the first drawn case where dropping raises it (a counterexample, or None).
 
     Each distance draws its own independent cases (seed + 1000 * index); every case
-    is exact (enumeration), only the population fraction is sampled.
+    is exact (enumeration), only the population fraction is sampled. The jobs are
+    those benchmarks/surveys.py sweeps, run here in order.
     """
-    rows, counterexample = [], None
-    for i, distance in enumerate(distances):
-        rng = np.random.default_rng(seed + 1000 * i)
-        lower, tv = 0, 0.0
-        for _ in range(n_cases):
-            case = survey_case(rng, distance, **SURVEY)
-            drop, pd = total_variances(*case, (imp.dropped_future_ratios, imp.per_decision))
-            lower += drop < pd
-            if counterexample is None and drop > pd * (1 + 1e-6) + 1e-9:
-                counterexample = case
-            tv += imp.max_tv_distance(case[1], case[2])
-        rows.append((distance, n_cases, lower / n_cases, tv / n_cases))
-    return rows, counterexample
+    jobs = surveys.offpolicy_jobs(distances, n_cases, seed)
+    summary = surveys.summarise("off-policy", surveys.run_serial(jobs))
+    rows = [(r["distance"], r["cases"], r["fraction_lower"], r["mean_max_tv"])
+            for r in summary["rows"]]
+    first = summary["first_higher"]
+    return rows, None if first is None else surveys.draw(jobs[first].config)
 
 
 def trend_radius(n, comparisons, alpha=1e-6):

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from pgproofs import FiniteMDP, SoftmaxPolicy, check, claims, exact, montecarlo, variance
+from pgproofs import (FiniteMDP, SoftmaxPolicy, check, claims, exact, montecarlo, surveys,
+                      variance)
 from pgproofs import estimators as est
 from pgproofs import strategies as pst
-from pgproofs.strategies import random_mdp, random_policy
 from pgproofs.symbolic import variance as sym
 from pgproofs.testing import seed_offset, seeded_rng
 
@@ -32,30 +32,16 @@ SURVEY_SEED = 2024
 SURVEY_SIZE = 500          # default run; the slow tests use 10 000
 
 
-def random_small_mdp(rng):
-    """The survey distribution: S in 1..3, A in 2..3, T in 2..4, Dirichlet(1) initial state and
-    dynamics, rewards uniform on [-1, 1], logits N(0, 1)."""
-    S, A, T = int(rng.integers(1, 4)), int(rng.integers(2, 4)), int(rng.integers(2, 5))
-    mdp = random_mdp(rng, S, A, T, rewards="uniform")
-    return mdp, random_policy(rng, S, A)
+# The survey distribution, the exact total variances and the rounding margin are the
+# package's (pgproofs.surveys), so benchmarks/surveys.py sweeps the very same survey.
+random_small_mdp = surveys.random_small_mdp
+total_variances = surveys.total_variances
+exceeds = surveys.exceeds
 
 
 #: The Chinese of random_small_mdp's docstring, which the survey's evidence quotes.
 RANDOM_SMALL_MDP_ZH = ("调查所用的分布：S 取 1..3，A 取 2..3，T 取 2..4，初始状态分布和环境动力学服从 "
                        "Dirichlet(1)，奖励在 [-1, 1] 上均匀分布，logits 服从 N(0, 1)。")
-
-
-def total_variances(mdp, policy):
-    """Exact tr Cov of REINFORCE, reward-to-go and the exact mean-return baseline (one trajectory)."""
-    tm = variance.trajectory_moments(mdp, policy)
-    return {"reinforce": variance.full_return_moments(tm).total_variance,
-            "reward_to_go": variance.causal_moments(mdp, policy).total_variance,
-            "mean_baseline": variance.full_return_moments(tm, tm.R[1]).total_variance}
-
-
-def exceeds(a, b):
-    """a > b beyond rounding: the margin keeps float noise from counting as a counterexample."""
-    return a > b + 1e-9 * max(1.0, abs(b))
 
 
 SEARCH = settings(database=None, derandomize=True, max_examples=2000, deadline=None,
@@ -448,9 +434,8 @@ def test_vr4_reward_to_go_can_increase_variance(evidence):
 @functools.lru_cache(maxsize=4)
 def survey(n, seed, offset):
     """Exact total variances over n random small MDPs drawn with seed + offset (cached: VR-4 and
-    VR-6 read the same sample)."""
-    rng = np.random.default_rng(seed + offset)
-    return [total_variances(*random_small_mdp(rng)) for _ in range(n)]
+    VR-6 read the same sample); the jobs benchmarks/surveys.py sweeps, run here in order."""
+    return surveys.run_serial(surveys.reduce_variance_jobs(n, seed + offset))
 
 
 def seeded_survey(n, seed):
@@ -480,9 +465,8 @@ def registry_states(claim_id, *phrases):
 
 def record_survey(evidence, results, seed):
     registry_states("VR-4", f"more than {percent(VR4_MOST)}", CONFIDENCE)
-    n = len(results)
-    lower = sum(r["reward_to_go"] < r["reinforce"] for r in results)
-    higher = sum(exceeds(r["reward_to_go"], r["reinforce"]) for r in results)
+    summary = surveys.summarise("reduce-variance", results)
+    n, lower, higher = summary["n"], summary["rtg_lower"], summary["rtg_higher"]
     frac, lo, hi = assert_fraction(lower, n, above=VR4_MOST,
                                    what="fraction where reward-to-go lowers the variance")
     message = rejects_for(assert_fraction, higher, n, above=VR4_MOST,
@@ -498,7 +482,8 @@ def record_survey(evidence, results, seed):
                                 f"[{lo:.4f}, {hi:.4f}]，断言高于 {VR4_MOST}"})
     evidence.number("fraction where reward-to-go raises it", higher / n,
                     zh={"name": "未来回报增大总方差的比例"})
-    evidence.number("median variance ratio reward-to-go / REINFORCE", float(np.median(ratios)),
+    evidence.number("median variance ratio reward-to-go / REINFORCE",
+                    summary["median_ratio_rtg_reinforce"],
                     zh={"name": "方差比 未来回报 / REINFORCE 的中位数"})
     evidence.text("negative control (the same fraction check on the MDPs where reward-to-go "
                   "raises the variance): " + message,
@@ -853,8 +838,8 @@ VR6_RANGE = (0.01, 0.5)
 def record_mean_baseline_survey(evidence, results, seed):
     registry_states("VR-6", f"between {percent(VR6_RANGE[0])} and {percent(VR6_RANGE[1])}",
                     CONFIDENCE)
-    n = len(results)
-    raised = sum(exceeds(r["mean_baseline"], r["reinforce"]) for r in results)
+    summary = surveys.summarise("reduce-variance", results)
+    n, raised = summary["n"], summary["mean_baseline_higher"]
     frac, lo, hi = assert_fraction(raised, n, above=VR6_RANGE[0], below=VR6_RANGE[1],
                                    what="fraction where b = E[R] raises the variance")
     message = rejects_for(assert_fraction, n - raised, n, above=VR6_RANGE[0], below=VR6_RANGE[1],
