@@ -57,6 +57,9 @@ def test_unreadable_or_unknown_results_are_reported_not_fatal(tmp_path):
     engine, mine = collect(tmp_path)
     assert engine["error"].startswith("could not read bench-engine.json") and not engine["rows"]
     assert mine["title"] == "bench-mine" and mine["passes"] is False
+    assert mine["command"] == "python benchmarks/bench_mine.py"
+    (tmp_path / "bench-surveys.json").write_text("{}")
+    assert collect(tmp_path)[2]["command"] == "python benchmarks/surveys.py"
     assert collect(tmp_path / "absent") == []
 
 

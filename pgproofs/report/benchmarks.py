@@ -130,6 +130,16 @@ KNOWN: dict[str, tuple[tuple[str, str], Callable[[dict, _Words], Table], str | N
                           "calibration-power.svg", "python benchmarks/calibration.py"),
 }
 
+# Results shown by file name only, with the script that writes them (default: bench_<name>.py).
+SCRIPTS: dict[str, str] = {
+    "bench-surveys": "python benchmarks/surveys.py",
+    "bench-mutation": "python benchmarks/mutation.py",
+    "bench-real-libraries": "python benchmarks/real_libraries.py",
+    "bench-mc-advantages-calibration": "python benchmarks/mc_advantages.py",
+    "bench-mc-advantages-power": "python benchmarks/mc_advantages.py",
+    "bench-mc-advantages-witness": "python benchmarks/mc_advantages.py",
+}
+
 # Anything that could run or fetch: scripts, event handlers, links to a scheme other than an
 # in-page anchor or inline data.
 _UNSAFE = re.compile(r"<script|<foreignObject|\son\w+\s*=|(?:href|src)\s*=\s*[\"']?\s*"
@@ -160,7 +170,8 @@ def collect(directory: str | Path, lang: str = "en") -> list[dict[str, Any]]:
     views = []
     for path in files:
         titles, summarise, plot, command = KNOWN.get(
-            path.stem, ((path.stem, path.stem), None, None, f"python benchmarks/{path.stem}.py"))
+            path.stem, ((path.stem, path.stem), None, None, SCRIPTS.get(
+                path.stem, f"python benchmarks/{path.stem.replace('-', '_')}.py")))
         view: dict[str, Any] = {"file": path.name, "title": t(*titles), "command": command,
                                 "columns": [], "rows": [], "error": None, "svg": None}
         try:
