@@ -131,3 +131,15 @@ def test_english_runs_finds_sentences_not_identifiers():
     assert english_runs(page) == ["but this is an English sentence left over"]
     with pytest.raises(ValueError, match="min_words"):
         english_runs(page, min_words=1)
+
+
+def test_backticked_spans_are_quoted_code_in_every_language():
+    from pgproofs.report.views import prose
+
+    html = str(prose("已拒绝：`estimator is biased: largest bias <0.1>` 见上"))
+    assert html == "已拒绝：<code>estimator is biased: largest bias &lt;0.1&gt;</code> 见上"
+    assert english_runs(f"<p>{html}</p>") == []
+    # Without the backticks the same words are prose, and the check sees them.
+    assert english_runs("<p>已拒绝：estimator is biased: largest bias</p>") != []
+    assert str(prose("`<script>alert(1)</script>`")) == \
+        "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>"

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from typing import Any, Mapping
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from pgproofs.evidence import TEXT_FIELDS, OPTIONAL_TEXT_FIELDS
 from pgproofs.report.mathml import clean_mathml, latex_to_mathml
@@ -35,6 +36,16 @@ def fmt(value: Any, *, digits: int = 6) -> str:
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+_QUOTED_CODE = re.compile(r"`([^`]+)`")
+
+
+def prose(value: Any) -> Markup:
+    """Evidence prose, escaped, with `backticked` spans (quoted check messages and other
+    program output, verbatim in every language) set as ``<code>``."""
+    escaped = str(escape("" if value is None else str(value)))
+    return Markup(_QUOTED_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", escaped))
 
 
 def exact(value: Any) -> str:
@@ -146,10 +157,11 @@ def localised(item: Mapping[str, Any], lang: str) -> dict[str, Any]:
 
 def _view(item: Mapping[str, Any], uid: str, lang: str) -> dict[str, Any]:
     kind = item.get("kind")
-    base = {"kind": kind, "note": item.get("note"), "test": item.get("test"),
+    base = {"kind": kind, "note": prose(item["note"]) if item.get("note") else None,
+            "test": item.get("test"),
             "untranslated": bool(item.get("untranslated"))}
     if kind == "text":
-        return base | {"text": str(item.get("text", ""))}
+        return base | {"text": prose(item.get("text", ""))}
     if kind == "number":
         value = item.get("value")
         d = _depth(value)
@@ -167,7 +179,7 @@ def _view(item: Mapping[str, Any], uid: str, lang: str) -> dict[str, Any]:
                 raise ValueError(f"rows: a row does not have {len(columns)} cells")
         return base | {"table": {"title": str(item.get("title", "")),
                                  "columns": [str(c) for c in columns],
-                                 "rows": [[fmt(v) for v in r] for r in rows]}}
+                                 "rows": [[prose(fmt(v)) for v in r] for r in rows]}}
     if kind == "expression":
         try:
             mathml = Markup(clean_mathml(str(item.get("mathml", ""))))

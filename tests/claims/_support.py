@@ -163,10 +163,16 @@ def median_of_means_radius(var: float, n: int, delta: float):
     return eps * math.sqrt(var), K, m
 
 
+def quoted_reason(message: str) -> str:
+    """The first line of a check's failure message (its own words, without the expression
+    pytest's assertion rewriting appends), in backticks: the report shows it as quoted
+    program output, verbatim in both languages."""
+    return f"`{message.splitlines()[0]}`"
+
+
 def rejects_for(fn, *args, match: str, **kwargs) -> str:
-    """``rejects``, returning only the check's own message (its first line) for the evidence,
-    without the expression pytest's assertion rewriting appends."""
-    return rejects(fn, *args, match=match, **kwargs).splitlines()[0]
+    """``rejects``, returning only the check's own message, quoted (``quoted_reason``)."""
+    return quoted_reason(rejects(fn, *args, match=match, **kwargs))
 
 
 # ---------------------------------------------------------------- symbolic zero / non-zero

@@ -28,7 +28,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from _support import rejects
+from _support import quoted_reason, rejects
 
 from pgproofs.cartpole import HELD_OUT_SEEDS
 from pgproofs.cartpole.evaluate import SolvedProtocol, curve_on_grid, greedy_returns
@@ -84,7 +84,7 @@ def run(algo: str, seed: int) -> TrainResult:
 def rejected(message: str, zh: bool = False) -> str:
     """The reason a check gave for rejecting a control (its message, not pytest's detail),
     labelled in English or, for the Chinese caption, in Chinese (the message stays verbatim)."""
-    return ("已拒绝：" if zh else "rejected: ") + message.splitlines()[0]
+    return ("已拒绝：" if zh else "rejected: ") + quoted_reason(message)
 
 
 #: Chinese of the estimator labels of pgproofs.cartpole.variance (series and table labels).

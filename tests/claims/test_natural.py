@@ -27,7 +27,7 @@ from pgproofs import strategies as pst
 from pgproofs.symbolic import natural as sym
 
 import _support
-from _support import NONZERO, assert_zero_at_rationals, rejects
+from _support import NONZERO, assert_zero_at_rationals, quoted_reason, rejects
 
 torch.set_num_threads(1)
 
@@ -42,8 +42,8 @@ EPSILONS = np.logspace(-2, -10, 9)     # KL radius of the trust region
 
 
 def _reason(message: str) -> str:
-    """The first line of a control's rejection: the check's own message, for the evidence."""
-    return message.splitlines()[0]
+    """The first line of a control's rejection: the check's own message, quoted, for the evidence."""
+    return quoted_reason(message)
 
 
 def _limit_at_zero(h: np.ndarray, r: np.ndarray) -> float:
@@ -117,10 +117,11 @@ def test_ng1_euclidean_trust_region_gives_plain_gradient_step(evidence):
                      "3 维的 d 求解：唯一的驻点是 d = g/(2 lambda)，即沿普通梯度方向的一步；拉格朗日"
                      "函数的海森矩阵 -2 lambda I 负定，所以它是最大值点。对照：d = g/lambda 被拒绝，"
                      f"信息为：{_reason(message)}")
-    evidence.expression("Lagrangian", r["lagrangian"])
-    evidence.expression("stationary step", sp.Eq(r["d"], step, evaluate=False))
-    evidence.expression("multiplier with the constraint active", sp.Eq(r["lambda"],
-                                                                      r["multiplier"]))
+    evidence.expression("Lagrangian", r["lagrangian"], zh={"name": "拉格朗日函数（Lagrangian）"})
+    evidence.expression("stationary step", sp.Eq(r["d"], step, evaluate=False),
+                        zh={"name": "驻点处的步长"})
+    evidence.expression("multiplier with the constraint active",
+                        sp.Eq(r["lambda"], r["multiplier"]), zh={"name": "约束起作用时的乘子"})
 
 
 # ---------------------------------------------------------------------------
@@ -158,10 +159,12 @@ def test_ng2_softmax_kl_second_order_term_is_half_fisher_quadratic(evidence, k):
                      f"（被拒绝，信息为：{_reason(message)}）。")
     t = r["t"]
     evidence.expression(f"k={k}: KL(pi_theta'||pi_theta), t^2 coefficient (corrected)",
+                        zh={"name": f"k={k}：KL(pi_theta'||pi_theta) 的 t^2 系数（更正后）"},
                         r["forward_coefficients"][2])
     evidence.expression(f"k={k}: notes' second-order term delta^T F delta",
+                        zh={"name": f"k={k}：讲义的二阶项 delta^T F delta"},
                         r["notes_second_order"])
-    evidence.expression(f"k={k}: KL series", sp.Eq(sp.Symbol("KL"), r["corrected_second_order"]
+    evidence.expression(f"k={k}: KL series", zh={"name": f"k={k}：KL 级数展开"}, sp.Eq(sp.Symbol("KL"), r["corrected_second_order"]
                                                     * t**2 + sp.O(t**3), evaluate=False))
 
 
@@ -178,10 +181,13 @@ def test_ng2_gaussian_kl_second_order_term_is_half_fisher_quadratic(evidence):
                   zh="均值为 mu、对数标准差为 rho 的高斯分布：两个方向的 KL 散度中，t^2 的系数都是 "
                      "1/2 (dmu^2/sigma^2 + 2 drho^2) = 1/2 delta^T F delta，其中 "
                      "F = diag(1/sigma^2, 2)；笔记中的二次型被同一检查拒绝。")
-    evidence.expression("Gaussian Fisher in (mu, log sigma)", r["fisher"])
+    evidence.expression("Gaussian Fisher in (mu, log sigma)", r["fisher"],
+                        zh={"name": "高斯分布在 (mu, log sigma) 下的费舍尔矩阵"})
     evidence.expression("Gaussian: t^2 coefficient of the KL (corrected)",
+                        zh={"name": "高斯分布：KL 的 t^2 系数（更正后）"},
                         r["corrected_second_order"])
-    evidence.expression("Gaussian: notes' quadratic", r["notes_second_order"])
+    evidence.expression("Gaussian: notes' quadratic", r["notes_second_order"],
+                        zh={"name": "高斯分布：讲义的二次型"})
 
 
 def _generic_family_points(r, n=3, seed=0):
@@ -228,7 +234,8 @@ def test_ng2_kl_hessian_is_fisher_for_any_family(evidence):
                      "处的海森矩阵（Hessian）都等于 E[score score^T] = -E[Hessian log p]。所以 "
                      "KL = 1/2 d^T F d + O(|d|^3)；取函数值和导数的一个有理点，一半的费舍尔矩阵即被"
                      "拒绝。")
-    evidence.expression("Fisher (score form), entry (1,1)", r["fisher_score"][0, 0])
+    evidence.expression("Fisher (score form), entry (1,1)", r["fisher_score"][0, 0],
+                        zh={"name": "费舍尔矩阵（得分形式）的 (1,1) 元"})
 
 
 def _kl_ratios(mdp, policy, direction):
@@ -351,7 +358,8 @@ def test_ng3_softmax_fisher_is_score_outer_product_and_minus_hessian(evidence, k
                   zh=f"k = {k} 个 logits 上的 softmax：E[score score^T] 和 -E[Hessian log pi] 都化简"
                      "为 diag(p) - p p^T；v^T F v = Var_p(v) >= 0，所以 F 半正定（PSD）。")
     evidence.expression(f"k={k}: F", r["fisher_closed"])
-    evidence.expression(f"k={k}: v^T F v as a variance", r["variance_form"])
+    evidence.expression(f"k={k}: v^T F v as a variance", r["variance_form"],
+                        zh={"name": f"k={k}：写成方差的 v^T F v"})
 
 
 @pytest.mark.claim("NG-3")
@@ -372,7 +380,7 @@ def test_ng3_gaussian_mean_fisher_is_inverse_variance(evidence):
                   zh="以 (mu, log sigma) 为参数的高斯分布 N(mu, sigma^2)：E[score score^T] = "
                      "-E[Hessian log pi] = diag(1/sigma^2, 2)。均值对应的费舍尔信息 1/sigma^2 随 "
                      "sigma 变小而增大：这正是笔记中“策略对某个参数非常敏感”的例子。")
-    evidence.expression("Gaussian Fisher", r["fisher_score"])
+    evidence.expression("Gaussian Fisher", r["fisher_score"], zh={"name": "高斯分布的费舍尔矩阵"})
 
 
 def _neg_expected_hessian(mdp, policy) -> np.ndarray:
@@ -512,10 +520,13 @@ def test_ng4_kkt_solution_of_kl_constrained_step(evidence):
                      "sqrt(2 eps / g^T F^-1 g)；用笔记中的 d^T F d，同样的求解给出 "
                      "alpha^2 g^T F^-1 g / eps = 1；两者之比化简为 sqrt(2)。对照：在 KL 模型下，"
                      f"笔记的步长被拒绝，信息为：{_reason(message)}")
-    evidence.expression("KL(p_theta+d || p_theta), derived", r["kl_of_step"])
+    evidence.expression("KL(p_theta+d || p_theta), derived", r["kl_of_step"],
+                        zh={"name": "KL(p_theta+d || p_theta)，推导所得"})
     evidence.expression("g^T F^-1 g", q)
-    evidence.expression("alpha (KL model), solved", r["true"]["alpha"])
-    evidence.expression("alpha (notes' constraint), solved", r["notes"]["alpha"])
+    evidence.expression("alpha (KL model), solved", r["true"]["alpha"],
+                        zh={"name": "alpha（KL 二阶模型），求解所得"})
+    evidence.expression("alpha (notes' constraint), solved", r["notes"]["alpha"],
+                        zh={"name": "alpha（讲义的约束），求解所得"})
     evidence.expression("alpha / alpha_notes", r["alpha_ratio"])
 
 
@@ -636,8 +647,10 @@ def test_ng5_natural_step_is_invariant_to_reparametrisation_symbolically(evidenc
                      "走的一样；g^T F^-1 g 以及由它决定的 alpha 也不变。普通梯度步则使 theta 移动 "
                      "M M^T g。例子：伯努利分布的 logit theta = phi^3：两种参数化下的自然梯度步一致，"
                      "普通梯度步被放缩了 9 phi^4 倍。")
-    evidence.expression("plain step ratio, theta = phi^3", r["example_plain_ratio"])
-    evidence.expression("g^T F^-1 g in phi (equal to theta's)", r["example_kl_quadratic_phi"])
+    evidence.expression("plain step ratio, theta = phi^3", r["example_plain_ratio"],
+                        zh={"name": "普通梯度步长之比，theta = phi^3"})
+    evidence.expression("g^T F^-1 g in phi (equal to theta's)", r["example_kl_quadratic_phi"],
+                        zh={"name": "phi 参数化下的 g^T F^-1 g（与 theta 下相等）"})
 
 
 @pytest.mark.claim("NG-5")
@@ -719,7 +732,8 @@ def test_ng6_softmax_fisher_has_ones_in_its_null_space(evidence, k):
                      "p_1...p_k > 0，所以零空间恰好是 span(1)：把一个状态的所有 logits 加上同一个"
                      "常数不会改变策略。F 不可逆。")
     evidence.expression(f"k={k}: F 1", r["fisher_times_ones"])
-    evidence.expression(f"k={k}: leading minor determinant", r["leading_minor_determinant"])
+    evidence.expression(f"k={k}: leading minor determinant", r["leading_minor_determinant"],
+                        zh={"name": f"k={k}：顺序主子式的行列式"})
 
 
 #: Chinese names of the worst-case numbers the NG-6 property records.
@@ -895,8 +909,8 @@ def test_ng7_symbolic_block_solution_is_centred_advantage(evidence):
                      "A = Qbar - p . Qbar，费舍尔矩阵块为 rho (diag(p) - p p^T)。于是对任意 c 都有 "
                      "F (A + c 1) = grad J；最小范数解为 A - mean(A)。对照：x = grad J 被拒绝，"
                      f"信息为：{_reason(message)}")
-    evidence.expression("gradient block, derived", grad)
-    evidence.expression("pseudo-inverse solution", r["centred"])
+    evidence.expression("gradient block, derived", grad, zh={"name": "梯度分块，推导所得"})
+    evidence.expression("pseudo-inverse solution", r["centred"], zh={"name": "伪逆解"})
 
 
 #: Chinese names of the worst-case numbers the NG-7 property records.

@@ -34,7 +34,8 @@ from pgproofs.strategies import random_mdp, random_policy
 from pgproofs.symbolic import importance as sym
 from pgproofs.testing import seed_offset
 
-from _support import BIAS, NO_WITNESS, NONZERO, assert_nonzero, assert_zero_at_rationals, rejects
+from _support import (BIAS, NO_WITNESS, NONZERO, assert_nonzero, assert_zero_at_rationals,
+                      quoted_reason, rejects)
 
 SEED_OFFSET = seed_offset()  # $PGPROOFS_SEED_OFFSET shifts every Monte Carlo seed
 # Hypothesis' find() runs outside @given, so it needs its own deterministic settings.
@@ -43,8 +44,8 @@ FIND_SETTINGS = settings(database=None, derandomize=True, max_examples=3000,
 
 
 def _reason(message: str) -> str:
-    """The first line of a control's rejection: the check's own message, for the evidence."""
-    return message.splitlines()[0]
+    """The first line of a control's rejection: the check's own message, quoted, for the evidence."""
+    return quoted_reason(message)
 
 
 # ---------------------------------------------------------------- helpers
@@ -177,8 +178,10 @@ def test_is1_importance_sampling_identity_symbolic(evidence):
                      "behaviour）和函数值 f_i，sum_i q_i (p_i/q_i) f_i - sum_i p_i f_i 化简为 0。"
                      "当 q_3 = 0 时，样本中永远不会出现结果 3：同一检查找到一个有理点，在该点差值"
                      "不为零，且差值恰好等于缺失的概率质量乘以 f 再取负。")
-    evidence.expression("E_q[(p/q) f] (full support)", holds["lhs"])
-    evidence.expression("E_q[(p/q) f] - E_p[f] (full support)", holds["difference"])
+    evidence.expression("E_q[(p/q) f] (full support)", holds["lhs"],
+                        zh={"name": "E_q[(p/q) f]（支撑集完整）"})
+    evidence.expression("E_q[(p/q) f] - E_p[f] (full support)", holds["difference"],
+                        zh={"name": "E_q[(p/q) f] - E_p[f]（支撑集完整）"})
     evidence.expression("E_q[(p/q) f] - E_p[f] (q_3 = 0)", broken["difference"])
 
 
