@@ -159,13 +159,15 @@ def test_ng2_softmax_kl_second_order_term_is_half_fisher_quadratic(evidence, k):
                      f"（被拒绝，信息为：{_reason(message)}）。")
     t = r["t"]
     evidence.expression(f"k={k}: KL(pi_theta'||pi_theta), t^2 coefficient (corrected)",
-                        zh={"name": f"k={k}：KL(pi_theta'||pi_theta) 的 t^2 系数（更正后）"},
-                        r["forward_coefficients"][2])
+                        r["forward_coefficients"][2],
+                        zh={"name": f"k={k}：KL(pi_theta'||pi_theta) 的 t^2 系数（更正后）"})
     evidence.expression(f"k={k}: notes' second-order term delta^T F delta",
-                        zh={"name": f"k={k}：讲义的二阶项 delta^T F delta"},
-                        r["notes_second_order"])
-    evidence.expression(f"k={k}: KL series", zh={"name": f"k={k}：KL 级数展开"}, sp.Eq(sp.Symbol("KL"), r["corrected_second_order"]
-                                                    * t**2 + sp.O(t**3), evaluate=False))
+                        r["notes_second_order"],
+                        zh={"name": f"k={k}：讲义的二阶项 delta^T F delta"})
+    evidence.expression(f"k={k}: KL series",
+                        sp.Eq(sp.Symbol("KL"), r["corrected_second_order"] * t**2 + sp.O(t**3),
+                              evaluate=False),
+                        zh={"name": f"k={k}：KL 级数展开"})
 
 
 @pytest.mark.claim("NG-2")
@@ -184,8 +186,8 @@ def test_ng2_gaussian_kl_second_order_term_is_half_fisher_quadratic(evidence):
     evidence.expression("Gaussian Fisher in (mu, log sigma)", r["fisher"],
                         zh={"name": "高斯分布在 (mu, log sigma) 下的费舍尔矩阵"})
     evidence.expression("Gaussian: t^2 coefficient of the KL (corrected)",
-                        zh={"name": "高斯分布：KL 的 t^2 系数（更正后）"},
-                        r["corrected_second_order"])
+                        r["corrected_second_order"],
+                        zh={"name": "高斯分布：KL 的 t^2 系数（更正后）"})
     evidence.expression("Gaussian: notes' quadratic", r["notes_second_order"],
                         zh={"name": "高斯分布：讲义的二次型"})
 
