@@ -18,7 +18,7 @@ from pgproofs import check, exact, rollouts
 from pgproofs.advantage_checks import arbitrary_critic_values, checking_critic_values
 from pgproofs.advantages import evaluate_critic, gae, gae_returns, tabular_critic
 from pgproofs.returns import reward_to_go
-from tests._episodic import (branching_mdp, branching_policy, cycling_mdp, cycling_policy,
+from _episodic import (branching_mdp, branching_policy, cycling_mdp, cycling_policy,
                              random_episodic)
 
 # (name, mdp and policy, [(n_steps, n_envs), ...]): at most ~330 buffers each by default;

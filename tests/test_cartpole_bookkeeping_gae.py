@@ -21,7 +21,7 @@ from pgproofs.cartpole.rollout import collect_window, rollout_reward_to_go, star
 from pgproofs.gym_env import ENV_ID
 from pgproofs.rollouts import Rollout
 from pgproofs.testing import seeded_rng
-from tests._episodic import branching_mdp, branching_policy
+from _episodic import branching_mdp, branching_policy
 
 
 def learner_targets(rollout, gamma, values):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pgproofs import EpisodicMDP, SoftmaxPolicy, exact, rollouts
-from tests._episodic import branching_mdp, branching_policy, random_episodic
+from _episodic import branching_mdp, branching_policy, random_episodic
 
 GOOD = dict(initial=[0.5, 0.5, 0.0], transitions=np.full((3, 2, 3), 1 / 3),
             rewards=np.zeros((3, 2)), terminal=[False, False, True], discount=0.9, time_limit=3)

@@ -12,7 +12,7 @@ from pgproofs import rollouts
 from pgproofs.gym_env import ENV_ID, EpisodicMDPEnv, rollout_from_vector_env, states_from_observations
 from pgproofs.rollouts import Rollout
 from pgproofs.testing import seed_offset, seeded_rng
-from tests._episodic import branching_mdp, branching_policy
+from _episodic import branching_mdp, branching_policy
 
 SAME_STEP = dict(vectorization_mode="sync", vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
 MODES = [pytest.param({}, id="next_step"), pytest.param(SAME_STEP, id="same_step")]

@@ -19,7 +19,7 @@ from pgproofs.loss_target import (discounted_state_weights, exact_loss_target, f
                                   module_policy, visit_weights)
 from pgproofs.policy import SoftmaxPolicy
 from pgproofs.policy_losses import linear, mlp
-from tests._brute import finite_difference_gradient
+from _brute import finite_difference_gradient
 
 
 def _linear_module(logits: np.ndarray) -> torch.nn.Module:

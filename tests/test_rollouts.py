@@ -10,7 +10,7 @@ from pgproofs import rollouts
 from pgproofs.mdp import draw_from_cumsum, pinned_cumsum
 from pgproofs.rollouts import Rollout
 from pgproofs.testing import seeded_rng
-from tests._episodic import (branching_mdp, branching_policy, cycling_mdp, cycling_policy,
+from _episodic import (branching_mdp, branching_policy, cycling_mdp, cycling_policy,
                              random_episodic)
 
 
