@@ -378,7 +378,7 @@ _ALL = [
        "The surrogate's gradient equals \u2207J at \u03b8' = \u03b8; its value error is "
        "exactly the dropped state-marginal shift term (performance-difference lemma), second "
        "order in the policy distance, and within a TRPO-style bound.", "", "XS", "holds"),
-    _c("IS-9", 3, "The state-marginal ratio is not a policy ratio",
+    _c("IS-9", 3, "The state-marginal ratio written as a ratio of policies",
        "The notes write the ratio of state marginals as a ratio of policies evaluated at a "
        "state.",
        r"\frac{\pi_{\theta'}(s)}{\pi_\theta(s)} = \frac{p_{\theta'}(s_t)}{p_\theta(s_t)}",
@@ -710,7 +710,7 @@ ZH: dict[str, dict[str, str]] = {
                    "距离是二阶小量，并满足 TRPO 式的界。",
     },
     "IS-9": {
-        "title": "状态边缘分布之比不是策略之比",
+        "title": "状态边缘分布之比被写成了策略之比",
         "notes": "讲义把状态边缘分布之比写成了在某个状态上取值的两个策略之比。",
         "checked": "这是笔误：策略是给定状态时动作的分布，不是状态上的分布，所以 "
                    "\u03c0_\u03b8'(s)/\u03c0_\u03b8(s) 没有意义；本意是状态边缘分布之比 "
