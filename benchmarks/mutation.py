@@ -7,8 +7,9 @@ The mutants are made and run by mutmut 3 (a maintained tool: it rewrites each
 function of the core into a trampoline that dispatches to the original or to
 one mutant, chosen by the environment variable MUTANT_UNDER_TEST). It works
 with this layout: the pgproofs pytest11 plugin loads from the mutated copy,
-and xdist is switched off (``-p no:xdist``), so one pytest process runs at a
-time, under ``nice -n 15``.
+and xdist is switched off (``-n 0``; the project's addopts give ``--dist``, so xdist stays
+loaded): mutmut forks one pytest process
+per mutant, ``--children`` at a time (default 1), under ``nice -n 15``.
 
 What is run against a mutant: the claim suite (tests/claims, without the
 CartPole training runs) plus the unit tests of the core (``TESTS``), narrowed by mutmut to the tests that call the
@@ -104,7 +105,7 @@ source_paths = ["pgproofs/"]
 only_mutate = [{only}]
 do_not_mutate_patterns = ["raise \\\\w+\\\\("]
 also_copy = ["conftest.py"]
-pytest_add_cli_args = ["-p", "no:xdist"]
+pytest_add_cli_args = ["-n", "0"]
 pytest_add_cli_args_test_selection = [{tests}]
 """
 
@@ -154,8 +155,9 @@ def _env(workdir: Path) -> dict:
     return env
 
 
-def run_mutmut(workdir: Path, modules: list[str], log) -> float:
-    """``mutmut run``, one child at a time, module by module (numbers early); returns seconds.
+def run_mutmut(workdir: Path, modules: list[str], log, children: int = 1) -> float:
+    """``mutmut run`` with ``children`` forks at a time, module by module (numbers early);
+    returns seconds.
 
     Only mutants without a result yet are run (mutmut re-runs any mutant it
     is given by name), so an interrupted sweep resumes with ``--reuse``.
@@ -174,7 +176,7 @@ def run_mutmut(workdir: Path, modules: list[str], log) -> float:
                 continue
         else:  # first run: mutmut makes the mutants and its traced run
             names = [f"pgproofs.{module}.*"]
-        subprocess.run(NICE + [sys.executable, "-m", "mutmut", "run", "--max-children", "1", *names],
+        subprocess.run(NICE + [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *names],
                        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
     return time.perf_counter() - t0
 
@@ -265,7 +267,7 @@ def run_mutant(module: str, index: int, *, workdir: Path = WORKDIR, timeout: flo
         return dict(result, status=NO_TESTS, seconds=0.0)
     env = _env(workdir)
     env["MUTANT_UNDER_TEST"] = mutant["name"]
-    cmd = NICE + [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:xdist",
+    cmd = NICE + [sys.executable, "-m", "pytest", "-x", "-q", "-n", "0",
                   "-p", "no:cacheprovider", "--rootdir=.",
                   "--no-evidence", *tests]  # parallel re-runs must not race on evidence.json
     t0 = time.perf_counter()
@@ -334,8 +336,12 @@ def main(argv=None) -> None:
                         help="do not run mutmut; report (and re-run the survivors of) its results so far")
     parser.add_argument("--no-rerun", action="store_true",
                         help="do not re-run survivors in a fresh process with the current tests")
+    parser.add_argument("--children", type=int, default=1,
+                        help="mutants mutmut runs at once (under nice, so they yield to other work)")
     sweep.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.children < 1:
+        parser.error(f"--children: expected a positive integer, got {args.children}")
     executor = sweep.options(args)  # a clash of executor options stops before hours of mutmut
     workdir = Path(args.workdir)
     seconds = 0.0
@@ -343,7 +349,7 @@ def main(argv=None) -> None:
         if not args.reuse:
             prepare(workdir, MODULES)
         with open(workdir / "mutmut.log", "a") as log:
-            seconds = run_mutmut(workdir, args.modules, log)
+            seconds = run_mutmut(workdir, args.modules, log, args.children)
     equivalent = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
     equivalent.pop("_comment", None)
     if not args.no_rerun:
@@ -368,7 +374,7 @@ def main(argv=None) -> None:
     summary = summarise(mutants, equivalent)
     keys = {m["key"] for m in mutants}
     path = write_json(args.out, dict(
-        benchmark="mutation", tool="mutmut " + _mutmut_version(), tests=TESTS, nice=15,
+        benchmark="mutation", tool="mutmut " + _mutmut_version(), tests=TESTS, nice=15, children=args.children,
         modules_run=args.modules, mutmut_seconds=round(seconds, 1),
         rerun_seconds=round(rerun_seconds, 1), reruns=len(reruns),
         rerun_executor=executor["executor"] if reruns else None, **summary,

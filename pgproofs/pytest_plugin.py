@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -105,6 +106,15 @@ def evidence(request: pytest.FixtureRequest) -> Evidence:
     ev = Evidence(require_translation=request.config.getini("pgproofs_require_translation"))
     request.node.user_properties.append((EVIDENCE_KEY, ev.items))
     return ev
+
+
+def plain_nodeid(nodeid: str) -> str:
+    """The node id without the ``@group`` xdist's ``--dist loadgroup`` appends in its workers,
+    so a test has one id in the evidence however it was run."""
+    return _XDIST_GROUP.sub("", nodeid)
+
+
+_XDIST_GROUP = re.compile(r"@[^@\[\]:/]+$")
 
 
 # ---- collection: which tests each claim has (in every process that collects) -----------
@@ -287,8 +297,9 @@ class _Run:
 
     def claims(self, meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        for nodeid, (ids, outcome) in sorted(self.tests().items()):
-            rec = self.records.get(nodeid, {})
+        for raw, (ids, outcome) in sorted(self.tests().items()):
+            rec = self.records.get(raw, {})
+            nodeid = plain_nodeid(raw)
             for cid in ids:
                 c = out.setdefault(cid, {"outcome": None, "reason": "", "tests": [],
                                          "results": {}, "workers": [], "evidence": [],

@@ -23,10 +23,21 @@ settings.load_profile(os.environ.get("PGPROOFS_HYPOTHESIS_PROFILE",
 # adding a module anywhere could change (and once did weaken) another test's search. The suite's
 # examples must be a function of the test alone: no local constants. (A private hook; if a later
 # Hypothesis renames it, this assertion says so rather than letting the nondeterminism back in.)
-assert hasattr(_hypothesis_providers, "_get_local_constants"), \
+# Taken from the module, not from the hook's globals: a second pytest session in one process (as
+# mutmut runs) loads this file again, after the hook is already replaced.
+assert hasattr(_hypothesis_providers, "_get_local_constants") \
+    and hasattr(_hypothesis_providers, "Constants"), \
     "Hypothesis changed its local-constants hook: update tests/conftest.py"
-_NO_LOCAL_CONSTANTS = _hypothesis_providers._get_local_constants.__globals__["Constants"](
+_NO_LOCAL_CONSTANTS = _hypothesis_providers.Constants(
     integers=_hypothesis_providers.SortedSet(),
     floats=_hypothesis_providers.SortedSet(key=_hypothesis_providers.float_to_int),
     bytes=_hypothesis_providers.SortedSet(), strings=_hypothesis_providers.SortedSet())
 _hypothesis_providers._get_local_constants = lambda *args, **kwargs: _NO_LOCAL_CONSTANTS
+
+
+def pytest_collection_modifyitems(items):
+    """Longest work first, so two xdist workers finish together: the CartPole group (one
+    worker, its runs cached), then the other slow checks, then the rest (order kept within
+    each)."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("xdist_group")
+               else 1 if item.get_closest_marker("slow") else 2)

@@ -190,6 +190,54 @@ def test_every_false_green_path_is_not_verified(pytester, capsys, xdist):
                                  "paths": []}
 
 
+GROUPED = '''
+import pytest
+
+@pytest.mark.xdist_group("g")
+@pytest.mark.claim("PG-1")
+def test_pg1_a():
+    pass
+
+@pytest.mark.xdist_group("g")
+@pytest.mark.claim("PG-1")
+def test_pg1_b():
+    pass
+
+@pytest.mark.xdist_group("g")
+@pytest.mark.claim("G-1")
+def test_g1_fails():
+    assert False, "a grouped failure"
+
+@pytest.mark.xdist_group("g")
+@pytest.mark.claim("G-2")
+def test_g2_fast():
+    pass
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("g")
+@pytest.mark.claim("G-2")
+def test_g2_slow():
+    pass
+'''
+
+
+def test_loadgroup_ids_are_the_plain_node_ids_and_verdicts_are_unchanged(pytester):
+    """Under `--dist loadgroup` (the project's addopts) xdist appends "@group" to the node ids in
+    its workers but not to a deselected test's; the evidence keeps one plain id per test, so a
+    claim's selected and deselected tests still add up."""
+    result, doc, claims = run(pytester, "-n", "2", "--dist", "loadgroup", "-m", "not slow",
+                              suite=GROUPED)
+    result.assert_outcomes(passed=3, failed=1)
+    assert claims["PG-1"]["tests"] == ["test_suite.py::test_pg1_a", "test_suite.py::test_pg1_b"]
+    assert status(doc, "PG-1") == ("verified", "")
+    assert status(doc, "G-1") == ("failed", "1 of 1 tests did not pass: 1 failed")
+    assert claims["G-1"]["failures"][0]["test"] == "test_suite.py::test_g1_fails"
+    assert claims["G-2"]["results"] == {"test_suite.py::test_g2_fast": "passed",
+                                        "test_suite.py::test_g2_slow": "deselected"}
+    assert status(doc, "G-2") == ("unverified",
+                                  "1 of 2 tests ran and passed: 1 deselected by -m 'not slow'")
+
+
 INTERRUPTED = '''
 import os
 import pytest

@@ -36,7 +36,9 @@ from pgproofs.cartpole.learner import Config, TrainResult, make_networks, train
 from pgproofs.cartpole.variance import COMPARISONS, KLControlProbe, VarianceProbe
 from pgproofs.testing import seed_offset
 
-pytestmark = pytest.mark.e2e
+# One xdist group: the tests share their training runs through ``_train``'s cache, which
+# lives in one worker's memory (`--dist loadgroup` is in the project's addopts).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("cartpole")]
 
 FAST_SEED = HELD_OUT_SEEDS[0]
 SEEDS = HELD_OUT_SEEDS
