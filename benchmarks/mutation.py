@@ -72,7 +72,7 @@ MODULES = ["policy", "returns", "exact", "check", "mdp", "variance", "natural",
 #: The CartPole training runs are left out: 20-30 s each, they test the learner,
 #: and the one core function they use (returns.reward_to_go with episode ends
 #: and bootstrap) has its own unit tests in tests/test_cartpole_rollout.py.
-TESTS = ["tests/claims", "--ignore=tests/claims/test_cartpole.py", "tests/test_mdp.py", "tests/test_sampler.py", "tests/test_exact.py",
+TESTS = ["tests/claims", "--ignore=tests/claims/test_cartpole.py", "tests/test_mdp.py", "tests/test_returns.py", "tests/test_sampler.py", "tests/test_exact.py",
          "tests/test_estimators.py", "tests/test_variance_dp.py", "tests/test_importance.py",
          "tests/test_natural_engine.py", "tests/test_check.py", "tests/test_montecarlo.py",
          "tests/test_surrogate.py", "tests/test_cartpole_rollout.py", "tests/test_testing.py"]

@@ -54,12 +54,37 @@ def test_sums_within_1e9_are_accepted_and_arrays_are_copied_read_only():
 
 @pytest.mark.parametrize("logits, message", [
     ([1.0, 2.0], "logits: expected a non-empty (S, A)"),
+    (np.zeros((0, 2)), "logits: expected a non-empty (S, A)"),  # no states
+    (np.zeros((2, 0)), "logits: expected a non-empty (S, A)"),  # no actions
     ([[1.0, np.inf]], "logits: contains non-finite"),
 ])
 def test_bad_policy_input_raises_value_error(logits, message):
     with pytest.raises(ValueError) as err:
         SoftmaxPolicy(logits)
     assert message in str(err.value)
+
+
+def test_policy_arrays_are_read_only_float64_whatever_the_input():
+    """float32 logits are computed on in float64 (the exact checks compare at 1e-12), and the
+    policy's arrays cannot be changed behind its back (probs are derived from logits once)."""
+    logits32 = np.array([[0.0, 1e-7], [3.0, -2.0]], dtype=np.float32)
+    pi = SoftmaxPolicy(logits32)
+    reference = np.exp(logits32.astype(np.float64))
+    reference /= reference.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(pi.probs, reference, rtol=0, atol=1e-15)
+    for arr in (pi.logits, pi.log_probs, pi.probs):
+        assert arr.dtype == np.float64
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0, 0] = 1.0
+
+
+@pytest.mark.parametrize("states, actions", [
+    (np.zeros(3, int), np.zeros(3, int)),          # equal shapes, but not (n, T)
+    (np.zeros((2, 3), int), np.zeros((2, 2), int)),  # (n, T), but different
+])
+def test_score_sum_needs_equal_n_by_t_states_and_actions(states, actions):
+    with pytest.raises(ValueError, match="states/actions: expected equal"):
+        SoftmaxPolicy(np.zeros((1, 2))).score_sum(states, actions)
 
 
 def test_policy_shape_must_match_the_mdp_and_sample_arguments_are_checked():

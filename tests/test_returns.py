@@ -21,3 +21,10 @@ def test_reward_to_go_stops_at_an_episode_end_one_step_before_the_last_column():
     boot = np.array([[0.0, 10.0, 8.0]])
     np.testing.assert_array_equal(reward_to_go(r, 0.5, ends=ends, bootstrap=boot),
                                   [[1.0 + 0.5 * 7.0, 2.0 + 0.5 * 10.0, 4.0 + 0.5 * 8.0]])
+
+
+def test_integer_rewards_give_exact_float_sums():
+    """Rewards may come as integers (CartPole's are 1); the discounted sums are still real."""
+    rewards = np.array([[1, 1, 1]])
+    np.testing.assert_allclose(reward_to_go(rewards, 0.5), [[1.75, 1.5, 1.0]], rtol=0, atol=0)
+    np.testing.assert_allclose(discounted_return(rewards, 0.5), [1.75], rtol=0, atol=0)
