@@ -82,6 +82,19 @@ def test_enumeration_refuses_too_many_trajectories_with_the_count():
     # S choices of s_1, then (A * S)^(T-1) * A continuations: 9^8
     with pytest.raises(ValueError, match=r"43046721 trajectories exceed max_count=200000"):
         exact.enumerate_trajectories(mdp, SoftmaxPolicy(np.zeros((S, A))))
+    # the limit is inclusive: exactly max_count trajectories are enumerated
+    small = FiniteMDP(np.full(S, 1 / S), np.full((S, A, S), 1 / S), np.zeros((S, A)), 2)
+    assert len(exact.enumerate_trajectories(small, SoftmaxPolicy(np.zeros((S, A))),
+                                            max_count=S * A * S * A)) == 81
+
+
+def test_an_action_whose_probability_underflows_to_zero_has_no_trajectories():
+    """exp(-1000) is 0.0 in float64: such an action is outside the support, counted or not."""
+    mdp = FiniteMDP([1.0], [[[1.0], [1.0]]], [[1.0, 0.0]], 3)
+    policy = SoftmaxPolicy([[1000.0, 0.0]])
+    assert policy.probs[0, 1] == 0.0
+    assert exact.count_trajectories(mdp, policy) == 1
+    assert len(exact.enumerate_trajectories(mdp, policy)) == 1
 
 
 def test_dp_handles_long_horizons():
