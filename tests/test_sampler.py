@@ -63,3 +63,34 @@ def test_sampled_trajectory_frequencies_match_enumeration():
     assert np.max(np.abs(freq - traj.probs[order])) < radius
     # power: a 1e-2 shift of probability between two trajectories would exceed the radius
     assert radius < 5e-3
+
+
+def reference_trajectories(mdp, policy, n, rng):
+    """Independent inverse-CDF sampler: s_1, then for t = 1..T an action and, for t < T only, the
+    next state, each drawn for all n trajectories from n uniforms of ``rng`` (no s_{T+1})."""
+    def draw(p_rows, u):  # first outcome whose cumulative probability exceeds u
+        idx = np.array([np.searchsorted(np.cumsum(row), x, side="right") for row, x in zip(p_rows, u)])
+        return np.minimum(idx, p_rows.shape[1] - 1)
+    T = mdp.horizon
+    states, actions = np.zeros((n, T), int), np.zeros((n, T), int)
+    s = draw(np.broadcast_to(mdp.initial, (n, mdp.n_states)), rng.random(n))
+    for t in range(T):
+        a = draw(policy.probs[s], rng.random(n))
+        states[:, t], actions[:, t] = s, a
+        if t + 1 < T:
+            s = draw(mdp.transitions[s, a], rng.random(n))
+    return states, actions
+
+
+def test_successive_batches_from_one_generator_follow_the_documented_draws():
+    """sample draws n uniforms for s_1, then per step n for the actions and n for the next states,
+    and none for the unused s_{T+1}: two batches taken one after the other from one Generator equal
+    the reference sampler's on the same stream (a wasted draw would shift the second batch)."""
+    mdp, policy = example()
+    rng, ref = seeded_rng(3), seeded_rng(3)
+    for _ in range(2):
+        batch = mdp.sample(policy, 50, rng)
+        states, actions = reference_trajectories(mdp, policy, 50, ref)
+        np.testing.assert_array_equal(batch.states, states)
+        np.testing.assert_array_equal(batch.actions, actions)
+    assert rng.random() == ref.random()  # both generators are at the same point of the stream
