@@ -155,29 +155,44 @@ def _env(workdir: Path) -> dict:
     return env
 
 
-def run_mutmut(workdir: Path, modules: list[str], log, children: int = 1) -> float:
+def run_mutmut(workdir: Path, modules: list[str], log, children: int = 1,
+               last: tuple[str, ...] = ()) -> float:
     """``mutmut run`` with ``children`` forks at a time, module by module (numbers early);
     returns seconds.
 
     Only mutants without a result yet are run (mutmut re-runs any mutant it
-    is given by name), so an interrupted sweep resumes with ``--reuse``.
+    is given by name), so an interrupted sweep resumes with ``--reuse``. The
+    mutants of the functions named in ``last`` (``module.function``) run after
+    every other module: one slow function must not hold up the rest.
     """
     t0 = time.perf_counter()
     env = _env(workdir)
     # mutmut puts its mutated copy first on sys.path itself
     env["PYTHONPATH"] = os.pathsep.join(p for p in env["PYTHONPATH"].split(os.pathsep)
                                         if not p.startswith((str(workdir), str(ROOT))))
+    deferred_prefixes = tuple(f"pgproofs.{m}.x_{f}__mutmut_" for m, _, f in
+                              (name.partition(".") for name in last))
+
+    def mutmut(names: list[str]) -> None:
+        subprocess.run(NICE + [sys.executable, "-m", "mutmut", "run", "--max-children",
+                               str(children), *names],
+                       cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+
+    deferred = []
     for module in modules:
         meta = workdir / "mutants" / "pgproofs" / f"{module}.py.meta"
         if meta.exists():
             codes = json.loads(meta.read_text())["exit_code_by_key"]
             names = [name for name, code in codes.items() if code is None]
+            deferred += [n for n in names if n.startswith(deferred_prefixes)]
+            names = [n for n in names if not n.startswith(deferred_prefixes)]
             if not names:
                 continue
         else:  # first run: mutmut makes the mutants and its traced run
             names = [f"pgproofs.{module}.*"]
-        subprocess.run(NICE + [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *names],
-                       cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+        mutmut(names)
+    if deferred:
+        mutmut(deferred)
     return time.perf_counter() - t0
 
 
@@ -259,8 +274,9 @@ def run_mutant(module: str, index: int, *, workdir: Path = WORKDIR, timeout: flo
     """
     mutant = describe_mutants(workdir, module)[index]
     covering = tests_for(workdir, mutant["name"])
-    tests = covering + [t for t in UNIT_TESTS[module]
-                        if (workdir / "mutants" / t).exists() and covering]
+    # the module's unit tests first: a survivor killed by a test written for it stops at once
+    tests = [t for t in UNIT_TESTS[module] if (workdir / "mutants" / t).exists() and covering] \
+        + covering
     result = dict(module=module, index=index, name=mutant["name"], key=mutant["key"],
                   tests=len(tests))
     if not tests:
@@ -336,6 +352,9 @@ def main(argv=None) -> None:
                         help="do not run mutmut; report (and re-run the survivors of) its results so far")
     parser.add_argument("--no-rerun", action="store_true",
                         help="do not re-run survivors in a fresh process with the current tests")
+    parser.add_argument("--last", nargs="+", default=[], metavar="MODULE.FUNCTION",
+                        help="run the mutants of these functions after every other module "
+                             "(with --reuse: the first run makes the mutants)")
     parser.add_argument("--children", type=int, default=1,
                         help="mutants mutmut runs at once (under nice, so they yield to other work)")
     sweep.add_arguments(parser)
@@ -349,7 +368,7 @@ def main(argv=None) -> None:
         if not args.reuse:
             prepare(workdir, MODULES)
         with open(workdir / "mutmut.log", "a") as log:
-            seconds = run_mutmut(workdir, args.modules, log, args.children)
+            seconds = run_mutmut(workdir, args.modules, log, args.children, tuple(args.last))
     equivalent = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
     equivalent.pop("_comment", None)
     if not args.no_rerun:
