@@ -230,6 +230,7 @@ def describe_mutants(workdir: Path, module: str) -> list[dict]:
     defs = {node.name: node for node in ast.walk(ast.parse(mutated))
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     meta = json.loads((workdir / "mutants" / "pgproofs" / f"{module}.py.meta").read_text())
+    lines = mutated.splitlines()  # whole-line slices: get_source_segment re-splits per call
     out, seen = [], {}
     for name in meta["exit_code_by_key"]:
         local = name.rpartition(".")[2]
@@ -237,8 +238,10 @@ def describe_mutants(workdir: Path, module: str) -> list[dict]:
         orig_def = defs[f"{mangled}__mutmut_orig"]
         mut_def = defs[local]
         # compare whole definitions (a default argument may be the mutation), names aside
-        a = ast.get_source_segment(mutated, orig_def).replace(orig_def.name, "f", 1).splitlines()
-        b = ast.get_source_segment(mutated, mut_def).replace(mut_def.name, "f", 1).splitlines()
+        a = "\n".join(lines[orig_def.lineno - 1:orig_def.end_lineno]).replace(
+            orig_def.name, "f", 1).splitlines()
+        b = "\n".join(lines[mut_def.lineno - 1:mut_def.end_lineno]).replace(
+            mut_def.name, "f", 1).splitlines()
         before, after, offset = [], [], None
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
             if tag != "equal":
