@@ -147,6 +147,10 @@ def state_averaged_kl(mdp: FiniteMDP, p: SoftmaxPolicy, q: SoftmaxPolicy, *,
 # Natural gradient, explicit solves (numpy)
 
 
+#: Relative asymmetry |F - F^T| / max(1, |F|) tolerated as rounding in a Fisher matrix.
+SYMMETRY_RTOL = 1e-9
+
+
 def _square_and_vector(fisher: np.ndarray, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     fisher = np.asarray(fisher, dtype=np.float64)
     grad = np.asarray(grad, dtype=np.float64)
@@ -156,6 +160,11 @@ def _square_and_vector(fisher: np.ndarray, grad: np.ndarray) -> tuple[np.ndarray
         raise ValueError(f"grad: has {grad.size} entries, fisher is {fisher.shape}")
     if not (np.all(np.isfinite(fisher)) and np.all(np.isfinite(grad))):
         raise ValueError("fisher/grad: contain non-finite entries")
+    # A Fisher matrix is symmetric by definition; the solvers rely on it (pinv's hermitian
+    # eigendecomposition reads one triangle only), so an asymmetric input is an error.
+    asym = np.abs(fisher - fisher.T).max(initial=0.0)
+    if asym > SYMMETRY_RTOL * max(1.0, np.abs(fisher).max(initial=0.0)):
+        raise ValueError(f"fisher: not symmetric (max |F - F^T| = {asym:.3g})")
     return fisher, grad
 
 

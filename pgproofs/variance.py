@@ -192,7 +192,7 @@ def optimal_baseline(tm: TrajectoryMoments) -> np.ndarray:
     """
     den = np.diag(tm.GGR[0])
     num = np.diag(tm.GGR[1])
-    safe = den > 1e-300
+    safe = den > 0  # den = 0 only where G_k = 0 on every trajectory, and then num = 0 too
     return np.where(safe, num / np.where(safe, den, 1.0), 0.0).reshape(tm.shape)
 
 
