@@ -280,3 +280,24 @@ def test_probes_reject_bad_arguments():
         VarianceProbe(episodes=1)
     with pytest.raises(ValueError, match="offset"):
         VarianceProbe(offset=-1)
+
+
+def test_acting_forward_is_bit_for_bit_the_network_and_sees_updated_weights():
+    """The rollout's hook-free forward of a Sequential (learner._inference_forward) returns
+    exactly what calling the network returns, also after an in-place parameter update
+    (the optimiser's), and leaves any other module to be called as it is."""
+    import torch
+    from torch import nn
+
+    from pgproofs.cartpole.learner import _inference_forward, make_networks
+
+    torch.manual_seed(0)
+    policy, _ = make_networks(16)
+    obs = torch.as_tensor(np.random.default_rng(0).normal(size=(8, 4)), dtype=torch.float32)
+    forward = _inference_forward(policy)
+    assert torch.equal(forward(obs), policy(obs))
+    with torch.no_grad():
+        policy[0].weight.add_(0.5)
+    assert torch.equal(forward(obs), policy(obs))
+    other = nn.Linear(4, 2)
+    assert _inference_forward(other) is other
