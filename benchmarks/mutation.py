@@ -157,13 +157,15 @@ def _env(workdir: Path) -> dict:
 
 def run_mutmut(workdir: Path, modules: list[str], log, children: int = 1,
                last: tuple[str, ...] = ()) -> float:
-    """``mutmut run`` with ``children`` forks at a time, module by module (numbers early);
-    returns seconds.
+    """``mutmut run`` with ``children`` forks at a time over ``modules``; returns seconds.
 
-    Only mutants without a result yet are run (mutmut re-runs any mutant it
-    is given by name), so an interrupted sweep resumes with ``--reuse``. The
-    mutants of the functions named in ``last`` (``module.function``) run after
-    every other module: one slow function must not hold up the rest.
+    One mutmut call for every module: each call first re-runs the covering tests
+    on the clean code (minutes with ``-n 0``), so calling it per module would pay
+    that once per module. Only mutants without a result yet are run (mutmut
+    re-runs any mutant it is given by name), so an interrupted sweep resumes with
+    ``--reuse``. The mutants of the functions named in ``last``
+    (``module.function``) run in a second call after all others: one slow
+    function must not hold up the rest.
     """
     t0 = time.perf_counter()
     env = _env(workdir)
@@ -178,21 +180,19 @@ def run_mutmut(workdir: Path, modules: list[str], log, children: int = 1,
                                str(children), *names],
                        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
 
-    deferred = []
+    names, deferred = [], []
     for module in modules:
         meta = workdir / "mutants" / "pgproofs" / f"{module}.py.meta"
-        if meta.exists():
-            codes = json.loads(meta.read_text())["exit_code_by_key"]
-            names = [name for name, code in codes.items() if code is None]
-            deferred += [n for n in names if n.startswith(deferred_prefixes)]
-            names = [n for n in names if not n.startswith(deferred_prefixes)]
-            if not names:
-                continue
-        else:  # first run: mutmut makes the mutants and its traced run
-            names = [f"pgproofs.{module}.*"]
-        mutmut(names)
-    if deferred:
-        mutmut(deferred)
+        if not meta.exists():  # first run: mutmut makes the mutants and its traced run
+            names.append(f"pgproofs.{module}.*")
+            continue
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        for name, code in codes.items():
+            if code is None:
+                (deferred if name.startswith(deferred_prefixes) else names).append(name)
+    for batch in (names, deferred):
+        if batch:
+            mutmut(batch)
     return time.perf_counter() - t0
 
 
