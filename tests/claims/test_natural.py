@@ -258,6 +258,10 @@ def _unit_direction(mdp, policy, rng):
     return d / np.sqrt(d @ fisher @ d)
 
 
+#: Hypothesis examples of the slow NG-2 and NG-4 properties (the fast tests draw 30-40).
+MANY_CASES = 500
+
+
 def _ng2_property(max_examples: int) -> list[float]:
     limits: list[float] = []
 
@@ -333,9 +337,9 @@ def test_ng2_exact_trajectory_kl_matches_half_quadratic_to_second_order(evidence
 @pytest.mark.slow
 @pytest.mark.claim("NG-2")
 def test_ng2_exact_trajectory_kl_matches_half_quadratic_many_cases(evidence):
-    limits = _ng2_property(1000)
-    evidence.number("max |limit - 1| over 1000 drawn cases", max(abs(v - 1) for v in limits),
-                    zh={"name": "1000 个抽取的样例上的 max |极限 - 1|"})
+    limits = _ng2_property(MANY_CASES)
+    evidence.number(f"max |limit - 1| over {MANY_CASES} drawn cases", max(abs(v - 1) for v in limits),
+                    zh={"name": f"{MANY_CASES} 个抽取的样例上的 max |极限 - 1|"})
 
 
 # ---------------------------------------------------------------------------
@@ -612,9 +616,9 @@ def test_ng4_measured_kl_of_alpha_step_matches_eps_to_second_order(evidence):
 @pytest.mark.slow
 @pytest.mark.claim("NG-4")
 def test_ng4_measured_kl_matches_eps_many_cases(evidence):
-    limits = _ng4_property(1000)
-    evidence.number("max |limit - 1| over 1000 drawn cases", max(abs(v - 1) for v in limits),
-                    zh={"name": "1000 个抽取的样例上的 max |极限 - 1|"})
+    limits = _ng4_property(MANY_CASES)
+    evidence.number(f"max |limit - 1| over {MANY_CASES} drawn cases", max(abs(v - 1) for v in limits),
+                    zh={"name": f"{MANY_CASES} 个抽取的样例上的 max |极限 - 1|"})
 
 
 # ---------------------------------------------------------------------------
