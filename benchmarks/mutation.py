@@ -204,8 +204,10 @@ def status_of(exit_code) -> str:
 
 
 def sync_tests(workdir: Path) -> None:
-    """Copy the current tests into the scratch copy (new tests written to kill survivors)."""
-    shutil.copytree(ROOT / "tests", workdir / "mutants" / "tests", dirs_exist_ok=True)
+    """Replace the scratch copy's tests by the current ones (new tests written to kill
+    survivors count; a deleted test no longer runs)."""
+    shutil.rmtree(workdir / "mutants" / "tests", ignore_errors=True)
+    shutil.copytree(ROOT / "tests", workdir / "mutants" / "tests")
 
 
 # --- describing a mutant ------------------------------------------------------
@@ -370,6 +372,8 @@ def main(argv=None) -> None:
     if not args.report_only:
         if not args.reuse:
             prepare(workdir, MODULES)
+        elif (workdir / "mutants" / "tests").exists():
+            sync_tests(workdir)  # mutmut traces the new tests itself ("new tests" stats run)
         with open(workdir / "mutmut.log", "a") as log:
             seconds = run_mutmut(workdir, args.modules, log, args.children, tuple(args.last))
     equivalent = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
