@@ -68,6 +68,15 @@ def _check_batch(batch: Batch, policy: SoftmaxPolicy) -> None:
         raise ValueError(f"batch: states/actions out of range for a policy with (S, A) = {(S, A)}")
 
 
+def _float_array(x, name: str) -> np.ndarray:
+    """A float64 copy of ``x``: an estimator built from a caller's array must not change
+    when the caller later edits that array, and a non-numeric input is named."""
+    try:
+        return np.array(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected numbers, got {x!r}") from None
+
+
 def _per_step_values(values, horizon: int, shape: tuple[int, ...], name: str) -> np.ndarray:
     """Validate a per-step table b_t(...) of shape (T, *shape)."""
     v = np.asarray(values, dtype=np.float64)
@@ -119,7 +128,7 @@ class FullReturn(PerTrajectoryEstimator):
     """g(tau) = G(tau) (R(tau) - b); b a number or an (S, A) array (one per logit)."""
 
     def __init__(self, baseline=0.0, name: str = "reinforce") -> None:
-        b = np.asarray(baseline, dtype=np.float64)
+        b = _float_array(baseline, "baseline")
         if b.ndim not in (0, 2):
             raise ValueError(f"baseline: expected a number or an (S, A) array, got shape {b.shape}")
         if not np.all(np.isfinite(b)):
@@ -154,9 +163,10 @@ def constant_baseline(b, *, to_go: bool = False) -> PerTrajectoryEstimator:
     (section "Reducing Variance", part 2).
     """
     if to_go:
-        if np.ndim(b) != 0 or not np.isfinite(b):
+        b_array = _float_array(b, "b")
+        if b_array.ndim != 0 or not np.isfinite(b_array):
             raise ValueError(f"b: the reward-to-go form takes one finite number, got {b!r}")
-        b = float(b)
+        b = float(b_array)
         return ToGo(lambda T, S, A: np.full((T, S, A), b), name=f"reward_to_go - {b:g}")
     return FullReturn(b, name="constant_baseline")
 
@@ -213,7 +223,7 @@ def state_baseline(values) -> ToGo:
 
     Unbiased because E[psi_t | s_t] = 0 and b_t(s_t) is fixed given s_t.
     """
-    values = np.asarray(values, dtype=np.float64)
+    values = _float_array(values, "values")
     if values.ndim != 2:
         raise ValueError(f"values: expected shape (T, S), got {values.shape}")
 
@@ -271,7 +281,7 @@ def action_baseline(values) -> ToGo:
     Biased by -sum_t gamma^(t-1) E[psi_t b_t(s_t, a_t)] unless b_t does not
     depend on the action.
     """
-    values = np.asarray(values, dtype=np.float64)
+    values = _float_array(values, "values")
     if values.ndim != 3:
         raise ValueError(f"values: expected shape (T, S, A), got {values.shape}")
     return ToGo(lambda T, S, A: _per_step_values(values, T, (S, A), "values"),
