@@ -258,7 +258,7 @@ def _unit_direction(mdp, policy, rng):
     return d / np.sqrt(d @ fisher @ d)
 
 
-#: Hypothesis examples of the slow NG-2 and NG-4 properties (the fast tests draw 30-40).
+#: Hypothesis examples of the slow NG-2, NG-4 and NG-7 properties (the fast tests draw 30-40).
 MANY_CASES = 500
 
 
@@ -1014,6 +1014,6 @@ def test_ng7_natural_gradient_is_visit_averaged_advantage(evidence):
 @pytest.mark.slow
 @pytest.mark.claim("NG-7")
 def test_ng7_natural_gradient_is_advantage_many_cases(evidence):
-    for name, value in _ng7_property(1000).items():
-        evidence.number(name, value, note="1000 drawn MDPs and policies",
-                        zh={"name": NG7_WORST_ZH[name], "note": "1000 个抽取的 MDP 和策略"})
+    for name, value in _ng7_property(MANY_CASES).items():
+        evidence.number(name, value, note=f"{MANY_CASES} drawn MDPs and policies",
+                        zh={"name": NG7_WORST_ZH[name], "note": f"{MANY_CASES} 个抽取的 MDP 和策略"})

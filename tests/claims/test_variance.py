@@ -513,6 +513,7 @@ def test_vr4_fraction_of_random_mdps_where_reward_to_go_helps(evidence):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("survey-10000")  # one worker computes the shared survey once
 @pytest.mark.claim("VR-4")
 def test_vr4_fraction_of_random_mdps_where_reward_to_go_helps_large_sample(evidence):
     record_survey(evidence, seeded_survey(10_000, SURVEY_SEED + 1), SURVEY_SEED + 1)
@@ -892,6 +893,7 @@ def test_vr6_mean_return_baseline_can_increase_variance(evidence):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("survey-10000")  # one worker computes the shared survey once
 @pytest.mark.claim("VR-6")
 def test_vr6_mean_return_baseline_fraction_large_sample(evidence):
     record_mean_baseline_survey(evidence, seeded_survey(10_000, SURVEY_SEED + 1), SURVEY_SEED + 1)
