@@ -143,3 +143,26 @@ def test_backticked_spans_are_quoted_code_in_every_language():
     assert english_runs("<p>已拒绝：estimator is biased: largest bias</p>") != []
     assert str(prose("`<script>alert(1)</script>`")) == \
         "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>"
+
+
+def test_plots_rendered_in_parallel_give_the_same_pages(tmp_path):
+    """write_reports(workers=2) renders every plot of both editions ahead of the pages in two
+    processes; the pages are byte for byte those of the serial render, and a bad worker
+    count is refused."""
+    from pgproofs.report import views
+    from pgproofs.report.build import curve_jobs
+
+    doc = bilingual(load_evidence(SAMPLE))
+    serial = [p.read_bytes() for p in write_reports(doc, tmp_path / "a" / "index.html",
+                                                    ["en", "zh"])]
+    views._cached_svg.cache_clear()
+    views._PRERENDERED.clear()
+    jobs = curve_jobs(doc, "en") + curve_jobs(doc, "zh")
+    assert len(jobs) == 10 and len(set(jobs)) == 10   # 5 plots, each in two languages
+    parallel = [p.read_bytes() for p in write_reports(doc, tmp_path / "b" / "index.html",
+                                                      ["en", "zh"], workers=2)]
+    assert set(jobs) <= set(views._PRERENDERED)      # the pages were served from the pool
+    assert parallel == serial
+    for bad in (0, True, 1.5):
+        with pytest.raises(ValueError, match="workers: expected a positive integer"):
+            write_reports(doc, tmp_path / "c" / "index.html", ["en"], workers=bad)

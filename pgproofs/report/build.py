@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pgproofs import claims as registry
-from pgproofs.report.views import evidence_item, formula
+from pgproofs.report.views import curve_key, evidence_item, formula, localised
 from pgproofs.verdict import STATUSES, claim_status, verdict
 from pgproofs.wording import LANGS, TEXT, TEXT_ZH, text
 
 __all__ = ["EvidenceError", "load_evidence", "check_shape", "statuses", "claim_row",
-           "recheck_command", "build_model"]
+           "recheck_command", "build_model", "curve_jobs"]
 
 
 class EvidenceError(ValueError):
@@ -122,7 +122,7 @@ def _claim_view(claim: registry.Claim, entry: Any, meta: Mapping[str, Any],
     tests = [t for t in entry.get("tests") or [] if isinstance(t, str)]
     results = entry.get("results") if isinstance(entry.get("results"), dict) else {}
     failures = [f for f in entry.get("failures") or [] if isinstance(f, dict)]
-    items = entry.get("evidence") if isinstance(entry.get("evidence"), list) else []
+    items = _evidence_items(entry)
     notes_label = "label.ours" if claim.source == "ours" else "label.notes"
     checked_label = {"erratum": "label.corrected", "sharpened": "label.sharpened"}.get(
         claim.expected, "label.checked")
@@ -174,6 +174,26 @@ def _meta_view(meta: Mapping[str, Any]) -> dict[str, Any]:
         "stopped": str(meta["stopped"]) if meta.get("stopped") else None,
         "note": str(meta.get("note") or ""),
     }
+
+
+def _evidence_items(entry: Any) -> list:
+    entry = entry if isinstance(entry, dict) else {}
+    return entry.get("evidence") if isinstance(entry.get("evidence"), list) else []
+
+
+def curve_jobs(doc: Mapping[str, Any], lang: str = "en") -> list[tuple[str, str]]:
+    """The (curve_key, salt) of every plot the ``lang`` page of ``doc`` shows, for
+    views.prerender_curves; the same keys and salts the page build asks for."""
+    jobs = []
+    for claim in registry.CLAIMS.values():
+        for k, item in enumerate(_evidence_items(doc["claims"].get(claim.id))):
+            if not (isinstance(item, dict) and item.get("kind") == "curve"):
+                continue
+            try:
+                jobs.append((curve_key(localised(item, lang)), f"pgproofs-{claim.id}-{k}"))
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+                continue  # the page build shows the error in its place
+    return jobs
 
 
 def build_model(doc: Mapping[str, Any], *, source: str = "", lang: str = "en") -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -150,7 +151,8 @@ def run_report(args: argparse.Namespace) -> int:
                 return _error("report", str(exc))
         else:
             doc = {"claims": {}, "meta": {"note": text("warn.no_evidence", status=rc)}}
-    paths = write_reports(doc, output, args.lang, source=str(source), benchmarks=source.parent)
+    paths = write_reports(doc, output, args.lang, source=str(source), benchmarks=source.parent,
+                          workers=os.cpu_count() or 1)
     counts = list(statuses(doc).values())
     summary = ", ".join(f"{counts.count(s)} {s}" for s in ("verified", "failed", "unverified"))
     print(f"pgproofs report: wrote {', '.join(map(str, paths))} ({summary})")

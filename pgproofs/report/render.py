@@ -15,7 +15,8 @@ from typing import Any, Mapping, Sequence
 from markupsafe import Markup
 
 from pgproofs.report.benchmarks import collect
-from pgproofs.report.build import build_model
+from pgproofs.report.build import build_model, curve_jobs
+from pgproofs.report.views import prerender_curves
 from pgproofs.wording import LANG_NAMES
 
 __all__ = ["render_html", "write_report", "write_reports", "report_path"]
@@ -67,13 +68,20 @@ def write_report(doc: Mapping[str, Any], output: str | Path, *, source: str = ""
 
 
 def write_reports(doc: Mapping[str, Any], output: str | Path, langs: Sequence[str] = ("en",),
-                  *, source: str = "", benchmarks: str | Path | None = None) -> list[Path]:
+                  *, source: str = "", benchmarks: str | Path | None = None,
+                  workers: int = 1) -> list[Path]:
     """The report in each of ``langs``, from the same evidence, each edition linking the others.
 
     The English edition goes to ``output``, the others beside it (:func:`report_path`).
+    workers > 1 renders the editions' plots in that many processes first (the same
+    SVGs, sooner).
     """
     if not langs or len(set(langs)) != len(langs):
         raise ValueError(f"langs: expected distinct languages, got {list(langs)!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
+    if workers > 1:
+        prerender_curves([job for lang in langs for job in curve_jobs(doc, lang)], workers)
     paths = {lang: report_path(output, lang) for lang in langs}
     return [write_report(doc, paths[lang], source=source, benchmarks=benchmarks, lang=lang,
                          alternates=[(other, paths[other].name) for other in langs

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Mapping
 
 from markupsafe import Markup, escape
@@ -20,7 +22,8 @@ from pgproofs.report.mathml import clean_mathml, latex_to_mathml
 from pgproofs.report.plots import curve_svg
 from pgproofs.wording import text
 
-__all__ = ["formula", "evidence_item", "localised", "fmt", "exact"]
+__all__ = ["formula", "evidence_item", "localised", "fmt", "exact", "curve_key",
+           "prerender_curves"]
 
 
 def fmt(value: Any, *, digits: int = 6) -> str:
@@ -191,16 +194,51 @@ def _view(item: Mapping[str, Any], uid: str, lang: str) -> dict[str, Any]:
         return base | {"title": str(item.get("title", "")),
                        "tables": _counterexample_tables(item, lang)}
     if kind == "curve":
-        key = json.dumps(item, sort_keys=True, ensure_ascii=False)
         return base | {"title": str(item.get("title", "")),
-                       "svg": Markup(_cached_svg(key, f"pgproofs-{uid}"))}
+                       "svg": Markup(_cached_svg(curve_key(item), f"pgproofs-{uid}"))}
     raise ValueError(f"kind: unknown evidence kind {kind!r}")
+
+
+def curve_key(item: Mapping[str, Any]) -> str:
+    """The cache key of a (localised) curve item: its canonical JSON."""
+    return json.dumps(item, sort_keys=True, ensure_ascii=False)
+
+
+#: SVGs rendered ahead of the page by prerender_curves, by (curve_key, salt).
+_PRERENDERED: dict[tuple[str, str], str] = {}
 
 
 @functools.lru_cache(maxsize=256)
 def _cached_svg(item_json: str, salt: str) -> str:
-    # matplotlib takes ~0.1-0.4 s a plot; the same curve re-rendered is served from here.
-    return curve_svg(json.loads(item_json), salt=salt)
+    # matplotlib takes ~0.3-1 s a plot; the same curve re-rendered is served from here.
+    done = _PRERENDERED.get((item_json, salt))
+    return done if done is not None else curve_svg(json.loads(item_json), salt=salt)
+
+
+def _render_or_none(job: tuple[str, str]) -> str | None:
+    try:
+        return curve_svg(json.loads(job[0]), salt=job[1])
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None  # the page build renders it again and shows the error in its place
+
+
+def prerender_curves(jobs, workers: int | None = None) -> int:
+    """Render the plots (curve_key, salt) of a page ahead of it, ``workers`` processes at a
+    time (default: one per CPU); returns how many were rendered.
+
+    Plots are the slow part of a page (most of its seconds), and independent. The
+    result is exactly what the page build would render itself, so this only saves time;
+    an item that fails is left to the page build, which shows the error.
+    """
+    todo = sorted({tuple(j) for j in jobs} - set(_PRERENDERED))
+    workers = min(workers or os.cpu_count() or 1, len(todo))
+    if workers < 2:
+        return 0
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for job, svg in zip(todo, pool.map(_render_or_none, todo)):
+            if svg is not None:
+                _PRERENDERED[job] = svg
+    return len(todo)
 
 
 def evidence_item(item: Any, uid: str, lang: str = "en") -> dict[str, Any]:
