@@ -1,6 +1,8 @@
 """Unit tests of pgproofs.importance and pgproofs.symbolic.importance (the machinery of section 3)."""
 
 import math
+import warnings
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -70,6 +72,24 @@ def test_two_step_by_hand():
     }
     for est, value in expect.items():
         np.testing.assert_allclose(est(batch, target)[0], value, atol=1e-12, err_msg=est.__name__)
+
+
+def test_rewards_logged_as_decimals_are_read_as_floats():
+    """Rewards of any real type float() accepts (here decimal.Decimal, as a parser of logged data
+    may give them) are converted to float64 like every other input of the package.
+
+    T = 2, one state, behaviour (1/2, 1/2), target (3/4, 1/4), actions (0, 1), rewards (1, 3),
+    gamma = 1/2: w_1 = 3/2, w_2 = 1/2, discounted rewards (1, 3/2), scores g_1 = (1/4, -1/4) and
+    g_2 = (-3/4, 3/4), so off_policy_reinforce = (3/4)(g_1 + g_2)(5/2) = (-15/16, 15/16) and
+    per_decision = g_1 (3/2 + 9/8) + g_2 (9/8) = (-3/16, 3/16).
+    """
+    behaviour = SoftmaxPolicy([[0.0, 0.0]])
+    target = SoftmaxPolicy([[0.0, math.log(1 / 3)]])
+    batch = Batch(np.array([[0, 0]]), np.array([[0, 1]]), [[Decimal("1"), Decimal("3")]],
+                  behaviour.log_probs[[[0, 0]], [[0, 1]]], 0.5)
+    np.testing.assert_allclose(imp.off_policy_reinforce(batch, target), [[-15 / 16, 15 / 16]],
+                               rtol=1e-12)
+    np.testing.assert_allclose(imp.per_decision(batch, target), [[-3 / 16, 3 / 16]], rtol=1e-12)
 
 
 # ---------------------------------------------------------------- protocol and reductions
@@ -168,11 +188,70 @@ def test_growth_rate_ignores_unreachable_states():
     assert imp.variance_growth_rate(mdp, target, behaviour) == pytest.approx(0.0, abs=1e-12)
 
 
+def test_growth_rate_follows_the_chain_to_states_reached_later():
+    """Deterministic moves 0 -> 1 -> 2 -> 2 (state 2 first reached at step 3), and a state 3
+    that loops on itself but that nothing reaches. Behaviour (1/2, 1/2) everywhere; the target
+    is (1/2, 1/2) in states 0 and 1 (rho = 1), (3/4, 1/4) in state 2 (rho = 2 (9/16 + 1/16) = 5/4)
+    and (9/10, 1/10) in state 3 (rho = 2 (81/100 + 1/100) = 41/25).
+    On the reachable states {0, 1, 2}, M[s, s'] = rho(s) 1[s' = next(s)] is upper triangular with
+    diagonal (0, 0, 5/4), so the rate is log(5/4); state 3's log(41/25) must not enter, and the
+    initial state's own diagonal entry 0 alone would give log 0.
+    """
+    P = np.zeros((4, 2, 4))
+    for s, nxt in enumerate([1, 2, 2, 3]):
+        P[s, :, nxt] = 1.0
+    mdp = FiniteMDP([1.0, 0.0, 0.0, 0.0], P, np.zeros((4, 2)), 6)
+    behaviour = SoftmaxPolicy(np.zeros((4, 2)))
+    target = SoftmaxPolicy([[0.0, 0.0], [0.0, 0.0], [math.log(3), 0.0], [math.log(9), 0.0]])
+    assert imp.variance_growth_rate(mdp, target, behaviour) == pytest.approx(math.log(5 / 4),
+                                                                             rel=1e-12)
+
+
 def test_support_gap_lowers_the_weight_mean_by_the_missing_mass():
     mdp, target, _ = bandit()
     behaviour = SoftmaxPolicy([[-1000.0, 0.0]])   # never takes action 0
     w = imp.weight_moments(mdp, target, behaviour)
     assert w.mean[0] == pytest.approx(0.25)       # target's mass on action 1 only
+
+
+def test_weight_moments_are_zero_once_the_target_leaves_the_support():
+    """One state, T = 3: the behaviour always takes action 1, the target always action 0 (the
+    other logit -1000 gives probability exactly 0 in float64). Every ratio w_t is 0, so
+    E[W_{1:t}] = E[W_{1:t}^2] = 0 and log E[W_{1:t}^2] = -inf for t = 1, 2, 3; the forward
+    pass runs out of mass after step 1 and must still return these, without a warning.
+    """
+    mdp = FiniteMDP([1.0], [[[1.0], [1.0]]], [[1.0, 0.0]], 3)
+    behaviour = SoftmaxPolicy([[-1000.0, 0.0]])
+    target = SoftmaxPolicy([[0.0, -1000.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w = imp.weight_moments(mdp, target, behaviour)
+    assert w.mean.tolist() == [0.0, 0.0, 0.0]
+    assert w.second.tolist() == [0.0, 0.0, 0.0]
+    assert w.log_second.tolist() == [-np.inf, -np.inf, -np.inf]
+
+
+def test_moments_beyond_float64_become_inf_without_warnings():
+    """One state, T = 1100, behaviour (1/2, 1/2), target always action 0 (other logit -1000).
+    W_{1:t} = 2^t on the all-zeros path (probability 2^-t) and 0 otherwise, so E[W_{1:t}] = 1
+    and E[W_{1:t}^2] = 2^t, beyond float64 for t >= 1024: inf, with log E[W^2] = t log 2 finite.
+    With one state, conditioning on s_t changes nothing: E[W_{1:t-1} | s_t] = 1 and
+    Var[W_{1:t-1} | s_t] = 2^(t-1) - 1 (inf at t = 1100). Overflow is expected here: no warning.
+    """
+    mdp = FiniteMDP([1.0], [[[1.0], [1.0]]], [[1.0, 0.0]], 1100)
+    behaviour = SoftmaxPolicy([[0.0, 0.0]])
+    target = SoftmaxPolicy([[0.0, -1000.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w = imp.weight_moments(mdp, target, behaviour)
+        mean, var = imp.conditional_prefix_weight_moments(mdp, target, behaviour)
+    np.testing.assert_allclose(w.mean, 1.0, rtol=1e-12)
+    assert w.second[9] == pytest.approx(2.0 ** 10, rel=1e-12)
+    assert np.isinf(w.second[-1])
+    assert w.log_second[-1] == pytest.approx(1100 * math.log(2), rel=1e-12)
+    np.testing.assert_allclose(mean, 1.0, rtol=1e-12)
+    assert var[10, 0] == pytest.approx(2.0 ** 10 - 1, rel=1e-12)
+    assert np.isinf(var[-1, 0])
 
 
 def test_conditional_moments_and_marginal_ratio():
@@ -189,10 +268,59 @@ def test_marginal_ratio_is_nan_where_behaviour_never_goes():
     P[:, :, 0] = 1.0
     mdp = FiniteMDP([1.0, 0.0], P, np.zeros((2, 2)), 3)
     _, target, behaviour = random_case(1, S=2, A=2)
-    ratio = imp.state_marginal_ratio(mdp, target, behaviour)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")     # 0/0 is the expected case here, not a warning
+        ratio = imp.state_marginal_ratio(mdp, target, behaviour)
+        mean, _ = imp.conditional_prefix_weight_moments(mdp, target, behaviour)
     assert np.all(np.isnan(ratio[:, 1])) and np.all(ratio[:, 0] == 1.0)
-    mean, _ = imp.conditional_prefix_weight_moments(mdp, target, behaviour)
     assert np.all(np.isnan(mean[:, 1]))
+
+
+def test_marginal_ratio_is_nan_where_only_the_target_goes():
+    """Two states, T = 3: action 1 moves 0 -> 1, action 0 stays, state 1 absorbs. The behaviour
+    never takes action 1 (logit -1000: probability 0), the target is (1/2, 1/2). So
+    p_theta(s_t) = (1, 0) and p_theta'(s_t) = ((1/2)^(t-1), 1 - (1/2)^(t-1)): the ratio is
+    (1, nan), (1/2, nan), (1/4, nan), nan (no condition to take), not inf, where only the target
+    goes. Given s_t = 0 the behaviour took action 0 (probability 1, target 1/2) every step, so
+    W_{1:t-1} = (1/2)^(t-1) exactly: E[W_{1:t-1} | s_t = 0] = (1/2)^(t-1), variance 0.
+    """
+    P = np.zeros((2, 2, 2))
+    P[0, 0, 0] = P[0, 1, 1] = P[1, :, 1] = 1.0
+    mdp = FiniteMDP([1.0, 0.0], P, np.zeros((2, 2)), 3)
+    behaviour = SoftmaxPolicy([[0.0, -1000.0], [0.0, 0.0]])
+    target = SoftmaxPolicy(np.zeros((2, 2)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")     # x/0 and 0/0 are expected here, not warnings
+        ratio = imp.state_marginal_ratio(mdp, target, behaviour)
+        mean, var = imp.conditional_prefix_weight_moments(mdp, target, behaviour)
+    np.testing.assert_allclose(ratio[:, 0], [1.0, 0.5, 0.25], rtol=1e-12)
+    assert np.all(np.isnan(ratio[:, 1]))
+    np.testing.assert_allclose(mean[:, 0], [1.0, 0.5, 0.25], rtol=1e-12)
+    np.testing.assert_allclose(var[:, 0], 0.0, atol=1e-15)
+    assert np.all(np.isnan(mean[:, 1])) and np.all(np.isnan(var[:, 1]))
+
+
+def test_conditional_moments_are_nan_where_the_behaviour_marginal_underflows():
+    """Three states, T = 3: action 1 moves 0 -> 1 -> 2, action 0 stays, state 2 absorbs. In
+    every state the behaviour takes action 1 with p = 1/(1 + e^380) and the target with
+    q = 1/(1 + e^40). Then p_theta(s_2 = 1) = p (about e^-380) and
+    E[W_1 | s_2 = 1] = q/p = e^340 (float64 rounds 1 + e^-380 to 1 and q to e^-40 up to 1e-17),
+    but p_theta(s_3 = 2) = p^2 (about e^-760) underflows to 0 while the target's mass q^2 there
+    does not: where the behaviour's marginal is 0 the conditional moments are nan (no
+    condition to take), not inf, and without a divide-by-zero warning.
+    """
+    P = np.zeros((3, 2, 3))
+    P[0, 0, 0] = P[0, 1, 1] = P[1, 0, 1] = P[1, 1, 2] = 1.0
+    P[2, :, 2] = 1.0
+    mdp = FiniteMDP([1.0, 0.0, 0.0], P, np.zeros((3, 2)), 3)
+    behaviour = SoftmaxPolicy(np.tile([0.0, -380.0], (3, 1)))
+    target = SoftmaxPolicy(np.tile([0.0, -40.0], (3, 1)))
+    assert exact.state_distributions(mdp, behaviour)[2, 2] == 0.0   # the underflow
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean, var = imp.conditional_prefix_weight_moments(mdp, target, behaviour)
+    assert mean[1, 1] == pytest.approx(math.exp(340), rel=1e-12)
+    assert np.isnan(mean[2, 2]) and np.isnan(var[2, 2])
 
 
 # ---------------------------------------------------------------- surrogate
@@ -229,6 +357,33 @@ def test_surrogate_bound_pieces():
         exact.value(one_step, target), abs=1e-12)
 
 
+def test_max_tv_distance_by_hand():
+    """Behaviour (1/2, 1/2) in both states, target (3/4, 1/4) and (9/10, 1/10):
+    TV = (1/2)(1/4 + 1/4) = 1/4 in state 0 and (1/2)(2/5 + 2/5) = 2/5 in state 1; alpha is
+    the larger one, 2/5 (not the sum over states)."""
+    behaviour = SoftmaxPolicy(np.zeros((2, 2)))
+    target = SoftmaxPolicy([[math.log(3), 0.0], [math.log(9), 0.0]])
+    assert imp.max_tv_distance(target, behaviour) == pytest.approx(0.4, rel=1e-12)
+
+
+def test_surrogate_error_bound_by_hand():
+    """4 alpha^2 sum_t gamma^(t-1) (t-1) eps_t on a two-state MDP, T = 4, gamma = 1/2.
+
+    State 0 (reward 0): action 0 stays, action 1 moves to state 1, which absorbs and pays 1
+    whatever the action. Behaviour (1/2, 1/2), so A_t(1, .) = 0 and
+    A_t(0, a) = -+(gamma/2)(V_{t+1}(1) - V_{t+1}(0)), with V_{t+1}(1) = 1, 3/2, 7/4 and
+    V_{t+1}(0) = 0, 1/4, 7/16 for t = 3, 2, 1 (V_5 = 0): eps_t = 21/64, 5/16, 1/4, 0 for
+    t = 1..4. Target (3/4, 1/4) in state 0 and (1/2, 1/2) in state 1: alpha = 1/4. The bound is
+    4 (1/16) (1/2 * 1 * 5/16 + 1/4 * 2 * 1/4 + 1/8 * 3 * 0) = (1/4)(9/32) = 9/128.
+    """
+    P = np.zeros((2, 2, 2))
+    P[0, 0, 0] = P[0, 1, 1] = P[1, :, 1] = 1.0
+    mdp = FiniteMDP([1.0, 0.0], P, [[0.0, 0.0], [1.0, 1.0]], 4, discount=0.5)
+    behaviour = SoftmaxPolicy(np.zeros((2, 2)))
+    target = SoftmaxPolicy([[math.log(3), 0.0], [0.0, 0.0]])
+    assert imp.surrogate_error_bound(mdp, target, behaviour) == pytest.approx(9 / 128, rel=1e-12)
+
+
 # ---------------------------------------------------------------- bad input
 
 def test_bad_input_names_the_argument():
@@ -238,6 +393,14 @@ def test_bad_input_names_the_argument():
                     np.where(np.arange(3)[None, :] == 1, -np.inf, batch.log_probs))
     with pytest.raises(ValueError, match="batch.log_probs"):
         imp.per_decision(corrupt, target)
+    holes = batch.log_probs.astype(object)
+    holes[0, 1] = None                                      # a missing entry in the log
+    with pytest.raises(ValueError, match="batch.log_probs: contains non-finite"):
+        imp.trajectory_weights(Batch(batch.states, batch.actions, batch.rewards, holes), target)
+    # States 0 and 1 logged, the policy knows only state 0: the bound itself is out of range.
+    one_past = logged([[0, 1]], [[0, 0]], [[0.0, 0.0]], SoftmaxPolicy(np.zeros((2, 3))))
+    with pytest.raises(ValueError, match=r"batch.states: values must lie in \[0, 1\)"):
+        imp.trajectory_weights(one_past, SoftmaxPolicy(np.zeros((1, 3))))
     with pytest.raises(ValueError, match="batch.states"):
         imp.trajectory_weights(batch, SoftmaxPolicy(np.zeros((1, 3))))
     with pytest.raises(ValueError, match="batch.actions"):
@@ -246,9 +409,9 @@ def test_bad_input_names_the_argument():
         imp.trajectory_weights(batch, target.logits)
     with pytest.raises(ValueError, match="batch"):
         imp.trajectory_weights((batch.states, batch.actions), target)
-    with pytest.raises(ValueError, match="behavior"):
+    with pytest.raises(ValueError, match="^behavior: logits have shape"):
         imp.weight_moments(mdp, target, SoftmaxPolicy(np.zeros((3, 2))))
-    with pytest.raises(ValueError, match="policy"):
+    with pytest.raises(ValueError, match="^policy: logits have shape"):
         imp.surrogate_value(mdp, SoftmaxPolicy(np.zeros((2, 3))), behaviour)
     with pytest.raises(ValueError, match="mdp"):
         imp.weight_moments("mdp", target, behaviour)
