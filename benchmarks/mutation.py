@@ -34,7 +34,10 @@ process per mutant) is several times faster per mutant on one core, so it
 runs the sweep; every survivor it reports is then re-run through
 ``run_mutant`` with the current tests plus the module's unit tests
 (``UNIT_TESTS``), in a fresh process: a survivor is never an artefact of the
-fork, and a test written to kill it is counted (``killed_on_rerun``). These
+fork, and a test written to kill it is counted (``killed_on_rerun``). First,
+the re-runs' tests must pass on the unmutated code (``check_clean``): a test that
+fails for another reason (the core changed after the mutants were made) must
+never count as a kill. These
 re-runs are the jobs of a ``pgproofs.sweep`` grid (``rerun_job``): a local
 process pool by default (``--workers N``), ``--serial``, or Ray (``--ray
 local``; on a multi-machine cluster every node must see the same workdir, e.g.
@@ -270,6 +273,30 @@ def tests_for(workdir: Path, name: str) -> list[str]:
     return sorted(stats["tests_by_mangled_function_name"].get(name.rpartition("__mutmut_")[0], []))
 
 
+def rerun_tests(workdir: Path, module: str, name: str) -> list[str]:
+    """What a survivor's re-run runs: the module's unit tests first (a survivor killed by a
+    test written for it stops at once), then the tests that call the mutated function."""
+    covering = tests_for(workdir, name)
+    return [t for t in UNIT_TESTS[module] if (workdir / "mutants" / t).exists() and covering] \
+        + covering
+
+
+def check_clean(workdir: Path, tests: list[str]) -> None:
+    """The re-runs' tests must pass on the unmutated code; otherwise a failure would count as
+    a kill. They fail there when the core changed after mutmut made the mutants (the tests
+    are the current ones, the mutated tree is not): then make the mutants again."""
+    cmd = NICE + [sys.executable, "-m", "pytest", "-q", "-n", str(os.cpu_count() or 1),
+                  "-p", "no:cacheprovider", "--rootdir=.", "--no-evidence",
+                  *sorted({t.split("::")[0] for t in tests})]
+    proc = subprocess.run(cmd, cwd=workdir / "mutants", env=_env(workdir), capture_output=True,
+                          text=True)  # no MUTANT_UNDER_TEST: every function is the original
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stdout.strip().splitlines()[-15:])
+        raise SystemExit(f"the survivors' tests fail on the unmutated code (pytest exit "
+                         f"{proc.returncode}); the core changed since the mutants were made: "
+                         f"run without --reuse/--report-only.\n{tail}")
+
+
 def run_mutant(module: str, index: int, *, workdir: Path = WORKDIR, timeout: float = 600.0) -> dict:
     """Run mutant ``index`` of ``module`` in a fresh pytest process; return a result dict.
 
@@ -278,10 +305,7 @@ def run_mutant(module: str, index: int, *, workdir: Path = WORKDIR, timeout: flo
     output, so distinct (module, index) jobs may run in parallel.
     """
     mutant = describe_mutants(workdir, module)[index]
-    covering = tests_for(workdir, mutant["name"])
-    # the module's unit tests first: a survivor killed by a test written for it stops at once
-    tests = [t for t in UNIT_TESTS[module] if (workdir / "mutants" / t).exists() and covering] \
-        + covering
+    tests = rerun_tests(workdir, module, mutant["name"])
     result = dict(module=module, index=index, name=mutant["name"], key=mutant["key"],
                   tests=len(tests))
     if not tests:
@@ -393,6 +417,8 @@ def main(argv=None) -> None:
             mutants.append(m)
     reruns = []
     if jobs:  # a survivor's status must come from its re-run, never be left as mutmut's
+        check_clean(workdir, [t for job in jobs for t in rerun_tests(
+            workdir, job.config["module"], mutants[job.config["at"]]["name"])])
         reruns = sweep.run(rerun_job, jobs, desc="re-running survivors", **executor).values()
         for job, again in zip(jobs, reruns):
             mutants[job.config["at"]]["status"] = again["status"]
