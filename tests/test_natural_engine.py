@@ -125,6 +125,27 @@ def test_natural_gradient_solvers_reject_an_asymmetric_fisher():
     assert np.allclose(ng.natural_gradient_pinv(nearly, np.ones(2)), [0.4, 0.2], rtol=1e-10)
 
 
+def test_symmetry_tolerance_is_relative_to_the_largest_entry_and_inclusive():
+    """An asymmetry is tolerated while max |F - F^T| <= 1e-9 max(1, max |F|):
+    exactly at the tolerance (1e-9 on a unit matrix) it is accepted; at a scale of 1e6 an
+    asymmetry of 1e-6 (relative 1e-12) is rounding and accepted; on entries below 1 the
+    tolerance stays 1e-9, so 1.5e-9 is refused."""
+    at_tolerance = np.array([[1.0, 1e-9], [0.0, 1.0]])
+    assert np.allclose(ng.natural_gradient_pinv(at_tolerance, np.ones(2)), 1.0, rtol=1e-8)
+    large = np.array([[2e6, 1e6 + 1e-6], [1e6, 3e6]])
+    assert np.allclose(ng.natural_gradient_pinv(large, np.ones(2)), [0.4e-6, 0.2e-6], rtol=1e-8)
+    small = np.array([[0.5, 1.5e-9], [0.0, 0.5]])
+    with pytest.raises(ValueError, match="fisher: not symmetric"):
+        ng.natural_gradient_pinv(small, np.ones(2))
+
+
+def test_natural_gradient_of_no_parameters_is_empty():
+    """A model with no parameters has a 0 x 0 Fisher matrix and an empty natural gradient."""
+    for solve in (ng.natural_gradient_pinv, lambda f, g: ng.natural_gradient_damped(f, g, 1.0)):
+        x = solve(np.zeros((0, 0)), np.zeros(0))
+        assert x.shape == (0,)
+
+
 def test_natural_gradient_solvers_keep_the_shape_of_grad():
     """An (S, A) gradient gives an (S, A) answer: here F = 2 I (pinv) and F + I = 2 I (damped)."""
     g = np.array([[1.0, -2.0], [3.0, 4.0]])
