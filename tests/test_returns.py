@@ -28,3 +28,13 @@ def test_integer_rewards_give_exact_float_sums():
     rewards = np.array([[1, 1, 1]])
     np.testing.assert_allclose(reward_to_go(rewards, 0.5), [[1.75, 1.5, 1.0]], rtol=0, atol=0)
     np.testing.assert_allclose(discounted_return(rewards, 0.5), [1.75], rtol=0, atol=0)
+
+
+def test_discount_zero_counts_only_the_current_reward_and_above_one_is_refused():
+    """gamma = 0 is allowed: R = r_1 and Rhat_t = r_t. gamma = 1.5 is refused by both."""
+    r = np.array([[2.0, 3.0, 5.0]])
+    np.testing.assert_array_equal(discounted_return(r, 0.0), [2.0])
+    np.testing.assert_array_equal(reward_to_go(r, 0.0), r)
+    for f in (discounted_return, reward_to_go):
+        with pytest.raises(ValueError, match=r"^discount: must lie in \[0, 1\], got 1.5$"):
+            f(r, 1.5)
