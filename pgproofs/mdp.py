@@ -64,6 +64,13 @@ class Batch:
                     f"{name}: shape {np.shape(getattr(self, name))} differs from states {shape}")
         if not (0.0 <= self.discount <= 1.0):
             raise ValueError(f"discount: must lie in [0, 1], got {self.discount}")
+        # every estimator sums the rewards: a nan or None would silently become a nan estimate
+        try:
+            finite = np.isfinite(np.asarray(self.rewards, dtype=np.float64)).all()
+        except (TypeError, ValueError):
+            raise ValueError("rewards: expected numbers") from None
+        if not finite:
+            raise ValueError("rewards: contains non-finite entries")
 
     def __len__(self) -> int:
         return self.states.shape[0]

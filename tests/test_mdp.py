@@ -113,6 +113,17 @@ def test_batch_validates_shapes():
         Batch(z.astype(int), z.astype(int), np.zeros((2, 2)), z)
 
 
+def test_batch_refuses_rewards_that_are_not_finite_numbers():
+    """A nan, an inf or a None reward would turn every estimate into nan; a string is not a number."""
+    z = np.zeros((1, 2))
+    for bad in (np.nan, np.inf, None):
+        with pytest.raises(ValueError, match="^rewards: contains non-finite entries$"):
+            Batch(z.astype(int), z.astype(int), np.array([[1.0, bad]], dtype=object), z)
+    with pytest.raises(ValueError, match="^rewards: expected numbers$"):
+        Batch(z.astype(int), z.astype(int), np.array([["a", "b"]]), z)
+    assert Batch(z.astype(int), z.astype(int), np.array([[1, 2]]), z).rewards.tolist() == [[1, 2]]
+
+
 def test_sample_respects_support_and_logs_the_collecting_policy():
     mdp = FiniteMDP(**good())
     pi = SoftmaxPolicy([[0.3, -1.0], [2.0, 0.1]])
