@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pgproofs import claims as registry
-from pgproofs.report.views import curve_key, evidence_item, formula, localised
+from pgproofs.report.views import curve_job, evidence_item, formula
 from pgproofs.verdict import STATUSES, claim_status, verdict
 from pgproofs.wording import LANGS, TEXT, TEXT_ZH, text
 
@@ -149,7 +149,7 @@ def _claim_view(claim: registry.Claim, entry: Any, meta: Mapping[str, Any],
         "tests": [{"nodeid": t, "result": str(results.get(t, "unknown"))} for t in tests],
         "failures": [{"test": str(f.get("test", "")), "text": str(f.get("text", ""))}
                      for f in failures],
-        "evidence": _group_by_test([evidence_item(item, f"{claim.id}-{k}", lang)
+        "evidence": _group_by_test([evidence_item(item, _uid(claim, k), lang)
                                     for k, item in enumerate(items)]),
         "command": recheck_command(claim, tests),
     }
@@ -181,19 +181,17 @@ def _evidence_items(entry: Any) -> list:
     return entry.get("evidence") if isinstance(entry.get("evidence"), list) else []
 
 
+def _uid(claim: registry.Claim, k: int) -> str:
+    """The page-wide id of a claim's k-th evidence item (its plot's SVG ids derive from it)."""
+    return f"{claim.id}-{k}"
+
+
 def curve_jobs(doc: Mapping[str, Any], lang: str = "en") -> list[tuple[str, str]]:
-    """The (curve_key, salt) of every plot the ``lang`` page of ``doc`` shows, for
-    views.prerender_curves; the same keys and salts the page build asks for."""
-    jobs = []
-    for claim in registry.CLAIMS.values():
-        for k, item in enumerate(_evidence_items(doc["claims"].get(claim.id))):
-            if not (isinstance(item, dict) and item.get("kind") == "curve"):
-                continue
-            try:
-                jobs.append((curve_key(localised(item, lang)), f"pgproofs-{claim.id}-{k}"))
-            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-                continue  # the page build shows the error in its place
-    return jobs
+    """The jobs (views.curve_job) of every plot the ``lang`` page of ``doc`` shows, for
+    views.prerender_curves."""
+    jobs = [curve_job(item, _uid(claim, k), lang) for claim in registry.CLAIMS.values()
+            for k, item in enumerate(_evidence_items(doc["claims"].get(claim.id)))]
+    return [job for job in jobs if job is not None]
 
 
 def build_model(doc: Mapping[str, Any], *, source: str = "", lang: str = "en") -> dict[str, Any]:

@@ -22,7 +22,7 @@ from pgproofs.report.mathml import clean_mathml, latex_to_mathml
 from pgproofs.report.plots import curve_svg
 from pgproofs.wording import text
 
-__all__ = ["formula", "evidence_item", "localised", "fmt", "exact", "curve_key",
+__all__ = ["formula", "evidence_item", "localised", "fmt", "exact", "curve_job",
            "prerender_curves"]
 
 
@@ -195,16 +195,27 @@ def _view(item: Mapping[str, Any], uid: str, lang: str) -> dict[str, Any]:
                        "tables": _counterexample_tables(item, lang)}
     if kind == "curve":
         return base | {"title": str(item.get("title", "")),
-                       "svg": Markup(_cached_svg(curve_key(item), f"pgproofs-{uid}"))}
+                       "svg": Markup(_cached_svg(*_svg_job(item, uid)))}
     raise ValueError(f"kind: unknown evidence kind {kind!r}")
 
 
-def curve_key(item: Mapping[str, Any]) -> str:
-    """The cache key of a (localised) curve item: its canonical JSON."""
-    return json.dumps(item, sort_keys=True, ensure_ascii=False)
+def _svg_job(item: Mapping[str, Any], uid: str) -> tuple[str, str]:
+    """(canonical JSON, salt) of a localised curve item: what _cached_svg renders it from."""
+    return json.dumps(item, sort_keys=True, ensure_ascii=False), f"pgproofs-{uid}"
 
 
-#: SVGs rendered ahead of the page by prerender_curves, by (curve_key, salt).
+def curve_job(item: Any, uid: str, lang: str = "en") -> tuple[str, str] | None:
+    """The job prerender_curves takes for the evidence item ``item`` shown as ``uid`` in
+    ``lang``: exactly what its view will ask for; None unless it is a renderable curve."""
+    if not (isinstance(item, dict) and item.get("kind") == "curve"):
+        return None
+    try:
+        return _svg_job(localised(item, lang), uid)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None  # the page build shows the error in its place
+
+
+#: SVGs rendered ahead of the page by prerender_curves, by (canonical JSON, salt).
 _PRERENDERED: dict[tuple[str, str], str] = {}
 
 
@@ -223,8 +234,8 @@ def _render_or_none(job: tuple[str, str]) -> str | None:
 
 
 def prerender_curves(jobs, workers: int | None = None) -> int:
-    """Render the plots (curve_key, salt) of a page ahead of it, ``workers`` processes at a
-    time (default: one per CPU); returns how many were rendered.
+    """Render the plots of a page (jobs from curve_job) ahead of it, ``workers`` processes at
+    a time (default: one per CPU); returns how many were rendered.
 
     Plots are the slow part of a page (most of its seconds), and independent. The
     result is exactly what the page build would render itself, so this only saves time;
@@ -235,10 +246,10 @@ def prerender_curves(jobs, workers: int | None = None) -> int:
     if workers < 2:
         return 0
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for job, svg in zip(todo, pool.map(_render_or_none, todo)):
-            if svg is not None:
-                _PRERENDERED[job] = svg
-    return len(todo)
+        rendered = {job: svg for job, svg in zip(todo, pool.map(_render_or_none, todo))
+                    if svg is not None}
+    _PRERENDERED.update(rendered)
+    return len(rendered)
 
 
 def evidence_item(item: Any, uid: str, lang: str = "en") -> dict[str, Any]:
