@@ -6,9 +6,9 @@ estimate). Each case is one job of a ``pgproofs.sweep`` grid, a pure function
 ``fn(config, seed)`` of its inputs:
 
 * ``config["rng_state"]`` is the state of the survey's stream where the case
-  starts (``case_jobs`` records it by drawing the cases once in order; drawing
-  is cheap, the exact variances are what take time). So the sample is exactly
-  the one a single loop over the stream draws, whatever executor runs it;
+  starts (``case_jobs`` records it by drawing the cases once in order). So the
+  sample is exactly the one a single loop over the stream draws, whatever
+  executor runs it;
 * ``seed`` is the case's index within its survey (a label: the stream state
   carries the randomness).
 
@@ -22,8 +22,9 @@ Surveys:
 
 ``summarise`` turns a survey's case results (in grid order) into counts and
 fractions. The claim tests (tests/claims/test_variance.py, test_offpolicy.py)
-run the same functions serially; benchmarks/surveys.py runs them on any
-executor.
+run the same jobs serially (``reduce_variance_survey``, ``offpolicy_survey``:
+the jobs and their results in one pass, each case drawn once);
+benchmarks/surveys.py runs them on any executor.
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ from pgproofs.strategies import random_mdp, random_policy
 from pgproofs.sweep import Job
 
 __all__ = ["KINDS", "OFFPOLICY_SIZES", "case_jobs", "draw", "exceeds", "job_function",
-           "offpolicy_case", "offpolicy_draw", "offpolicy_jobs", "offpolicy_total_variances",
-           "random_small_mdp", "reduce_variance_case", "reduce_variance_jobs", "run_case",
-           "run_serial", "summarise", "total_variances"]
+           "offpolicy_case", "offpolicy_draw", "offpolicy_jobs", "offpolicy_survey",
+           "offpolicy_total_variances", "random_small_mdp", "reduce_variance_case",
+           "reduce_variance_jobs", "reduce_variance_survey", "run_case", "run_serial",
+           "summarise", "total_variances"]
 
 #: IS-5's population sizes: S in 1..2, A in 2..3, T in 2..3 (T = 1: the estimators coincide).
 OFFPOLICY_SIZES = dict(states=(1, 2), actions=(2, 3), horizon=(2, 3))
@@ -74,10 +76,14 @@ def total_variances(mdp, policy) -> dict:
             "mean_baseline": variance.full_return_moments(tm, tm.R[1]).total_variance}
 
 
+def _measure_reduce_variance(config: dict, case) -> dict:
+    return total_variances(*case)
+
+
 def reduce_variance_case(config: dict, seed: int) -> dict:
     """One VR-4/VR-6 case (a sweep job): the three total variances of the MDP drawn at
     config["rng_state"]; seed is the case's index (a label)."""
-    return total_variances(*draw(config))
+    return _measure_reduce_variance(config, draw(config))
 
 
 # ---- off-policy (IS-5) ---------------------------------------------------------------
@@ -105,15 +111,19 @@ def offpolicy_total_variances(mdp, target, behaviour, estimators) -> list[float]
     return out
 
 
-def offpolicy_case(config: dict, seed: int) -> dict:
-    """One IS-5 case (a sweep job): tr Cov with the future ratios dropped and per-decision,
-    and max_t TV(pi', pi), for the case drawn at config["rng_state"]."""
-    mdp, target, behaviour = draw(config)
+def _measure_offpolicy(config: dict, case) -> dict:
+    mdp, target, behaviour = case
     drop, pd = offpolicy_total_variances(mdp, target, behaviour,
                                          (importance.dropped_future_ratios,
                                           importance.per_decision))
     return {"distance": config["distance"], "dropped": drop, "per_decision": pd,
             "max_tv": importance.max_tv_distance(target, behaviour)}
+
+
+def offpolicy_case(config: dict, seed: int) -> dict:
+    """One IS-5 case (a sweep job): tr Cov with the future ratios dropped and per-decision,
+    and max_t TV(pi', pi), for the case drawn at config["rng_state"]."""
+    return _measure_offpolicy(config, draw(config))
 
 
 # ---- jobs: one numpy stream per survey, split at the cases ---------------------------
@@ -126,9 +136,10 @@ def _offpolicy_drawer(config, rng):
     return offpolicy_draw(rng, config["distance"], **config["sizes"])
 
 
-KINDS: dict[str, tuple[Callable, Callable]] = {
-    "reduce-variance": (_reduce_variance_drawer, reduce_variance_case),
-    "off-policy": (_offpolicy_drawer, offpolicy_case),
+#: kind -> (draw a case from a stream, the case's sweep job, measure a drawn case).
+KINDS: dict[str, tuple[Callable, Callable, Callable]] = {
+    "reduce-variance": (_reduce_variance_drawer, reduce_variance_case, _measure_reduce_variance),
+    "off-policy": (_offpolicy_drawer, offpolicy_case, _measure_offpolicy),
 }
 
 
@@ -147,37 +158,75 @@ def draw(config: dict):
     return _kind(config)[0](config, rng)
 
 
+def _cases(config: dict, n: int, seed: int, first_index: int, measure: bool):
+    """(job, result) for the n cases of a survey drawn from numpy seed ``seed`` in order,
+    each case drawn once; result is None unless ``measure``."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n: must be an integer >= 1, got {n!r}")
+    drawer, _, measure_case = _kind(config)
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        job = Job(first_index + i, dict(config, rng_state=rng.bit_generator.state), i)
+        case = drawer(config, rng)  # also advances the stream past this case
+        out.append((job, measure_case(config, case) if measure else None))
+    return out
+
+
 def case_jobs(config: dict, n: int, seed: int, first_index: int = 0) -> list[Job]:
     """n jobs, one per case of a survey drawn from numpy seed ``seed`` in order: each job's
     config is ``config`` plus the stream state where its case starts, its seed the case
     number. Indices start at first_index (to concatenate surveys into one grid)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n: must be an integer >= 1, got {n!r}")
-    drawer = _kind(config)[0]
-    rng = np.random.default_rng(seed)
-    jobs = []
-    for i in range(n):
-        jobs.append(Job(first_index + i, dict(config, rng_state=rng.bit_generator.state), i))
-        drawer(config, rng)  # advance the stream past this case
-    return jobs
+    return [job for job, _ in _cases(config, n, seed, first_index, measure=False)]
+
+
+def _reduce_variance_config(seed: int) -> dict:
+    return {"kind": "reduce-variance", "seed": seed}
+
+
+def _offpolicy_configs(distances: Sequence[float], seed: int) -> list[dict]:
+    if len(set(distances)) != len(distances):  # summarise groups the cases by distance
+        raise ValueError(f"distances: must be distinct, got {list(distances)}")
+    return [{"kind": "off-policy", "seed": seed + 1000 * i, "distance": float(distance),
+             "sizes": OFFPOLICY_SIZES} for i, distance in enumerate(distances)]
+
+
+def _survey(configs: Sequence[dict], n: int, first_index: int, measure: bool):
+    pairs = []
+    for config in configs:
+        pairs += _cases(config, n, config["seed"], first_index + len(pairs), measure)
+    return pairs
 
 
 def reduce_variance_jobs(n: int, seed: int, first_index: int = 0) -> list[Job]:
     """VR-4/VR-6: n random small MDPs from numpy seed ``seed`` (offset included)."""
-    return case_jobs({"kind": "reduce-variance", "seed": seed}, n, seed, first_index)
+    return [job for job, _ in _survey([_reduce_variance_config(seed)], n, first_index, False)]
 
 
 def offpolicy_jobs(distances: Sequence[float], n_cases: int, seed: int,
                    first_index: int = 0) -> list[Job]:
     """IS-5: n_cases per distance; distance i draws from its own seed, seed + 1000 i."""
-    if len(set(distances)) != len(distances):  # summarise groups the cases by distance
-        raise ValueError(f"distances: must be distinct, got {list(distances)}")
-    jobs = []
-    for i, distance in enumerate(distances):
-        config = {"kind": "off-policy", "seed": seed + 1000 * i, "distance": float(distance),
-                  "sizes": OFFPOLICY_SIZES}
-        jobs += case_jobs(config, n_cases, seed + 1000 * i, first_index + len(jobs))
-    return jobs
+    return [job for job, _ in _survey(_offpolicy_configs(distances, seed), n_cases,
+                                      first_index, False)]
+
+
+def reduce_variance_survey(n: int, seed: int) -> tuple[list[Job], list[dict]]:
+    """``reduce_variance_jobs(n, seed)`` and their results, run here in order.
+
+    The same as ``run_serial`` of those jobs, but each case is drawn once (making
+    the jobs draws every case to find where the next one starts; drawing is a
+    third of a case's cost).
+    """
+    pairs = _survey([_reduce_variance_config(seed)], n, 0, True)
+    return [job for job, _ in pairs], [result for _, result in pairs]
+
+
+def offpolicy_survey(distances: Sequence[float], n_cases: int,
+                     seed: int) -> tuple[list[Job], list[dict]]:
+    """``offpolicy_jobs(distances, n_cases, seed)`` and their results, run here in order,
+    each case drawn once (as ``reduce_variance_survey``)."""
+    pairs = _survey(_offpolicy_configs(distances, seed), n_cases, 0, True)
+    return [job for job, _ in pairs], [result for _, result in pairs]
 
 
 def job_function(config: dict) -> Callable[[dict, int], dict]:

@@ -50,6 +50,19 @@ def test_per_case_jobs_reproduce_the_single_stream_survey(serial):
         check_one_stream(6, 12, serial.values()[:6])
 
 
+def test_one_pass_surveys_give_the_jobs_and_their_serial_results(serial):
+    """What the claim tests run: the same jobs (rng states included) and the results
+    run_serial gives them. Control: another seed's one-pass survey is caught."""
+    vr_jobs, vr = surveys.reduce_variance_survey(6, 11)
+    off_jobs, off = surveys.offpolicy_survey(DISTANCES, 3, 12)
+    assert [j.index for j in off_jobs] == list(range(6))
+    shifted = [sweep.Job(j.index + 6, j.config, j.seed) for j in off_jobs]
+    assert vr_jobs + shifted == tiny_jobs()
+    assert vr + off == serial.values()
+    with pytest.raises(AssertionError, match="do not reproduce"):
+        check_one_stream(6, 11, surveys.reduce_variance_survey(6, 12)[1])
+
+
 def test_a_pool_of_two_gives_the_serial_results(serial):
     """Started in reverse, two cases per task: the per-case JSON is still that of serial."""
     pool = run(tiny_jobs()[::-1], executor="pool", workers=2, chunk=2)

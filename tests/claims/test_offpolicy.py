@@ -664,8 +664,8 @@ def variance_survey(distances, n_cases, seed):
     is exact (enumeration), only the population fraction is sampled. The jobs are
     those benchmarks/surveys.py sweeps, run here in order.
     """
-    jobs = surveys.offpolicy_jobs(distances, n_cases, seed)
-    summary = surveys.summarise("off-policy", surveys.run_serial(jobs))
+    jobs, results = surveys.offpolicy_survey(distances, n_cases, seed)
+    summary = surveys.summarise("off-policy", results)
     rows = [(r["distance"], r["cases"], r["fraction_lower"], r["mean_max_tv"])
             for r in summary["rows"]]
     first = summary["first_higher"]

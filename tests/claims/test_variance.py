@@ -435,7 +435,7 @@ def test_vr4_reward_to_go_can_increase_variance(evidence):
 def survey(n, seed, offset):
     """Exact total variances over n random small MDPs drawn with seed + offset (cached: VR-4 and
     VR-6 read the same sample); the jobs benchmarks/surveys.py sweeps, run here in order."""
-    return surveys.run_serial(surveys.reduce_variance_jobs(n, seed + offset))
+    return surveys.reduce_variance_survey(n, seed + offset)[1]
 
 
 def seeded_survey(n, seed):
