@@ -36,6 +36,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import logsumexp
 
 from pgproofs import exact
 from pgproofs.mdp import Batch, FiniteMDP
@@ -231,11 +232,22 @@ def _forward(mdp: FiniteMDP, kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return shape, log_scale
 
 
-def _joint(mdp: FiniteMDP, kernel: np.ndarray) -> np.ndarray:
-    """The unscaled forward masses u_t(s), (T, S) (inf where they overflow float64)."""
-    shape, log_scale = _forward(mdp, kernel)
-    with np.errstate(over="ignore"):
-        return shape * np.exp(log_scale)[:, None]
+def _log_forward(mdp: FiniteMDP, kernel: np.ndarray) -> np.ndarray:
+    """log u_t(s), (T, S): the forward masses of :func:`_forward`, state by state in log space.
+
+    One scale per time step serves sums over states, but a state whose mass is
+    more than ~1e308 times below the largest one underflows to 0 in the scaled row
+    (and inf times a small share is inf, times 0 nan). So, per state:
+    log u_{t+1}(s') = logsumexp_s (log u_t(s) + log sum_a K_k[s, a] p(s'|s, a)).
+    """
+    with np.errstate(divide="ignore"):  # log 0 = -inf: no mass, no path
+        log_step = np.log(np.einsum("sa,sax->sx", kernel, mdp.transitions))
+        row = np.log(mdp.initial)
+    log_u = np.empty((mdp.horizon, mdp.n_states))
+    for t in range(mdp.horizon):
+        log_u[t] = row
+        row = logsumexp(row[:, None] + log_step, axis=0)
+    return log_u
 
 
 @dataclass(frozen=True)
@@ -320,15 +332,21 @@ def conditional_prefix_weight_moments(mdp: FiniteMDP, policy: SoftmaxPolicy,
     The forward recursion of :func:`_forward` with k = 1 is the state
     distribution of the target, so the conditional mean is exactly
     p_theta'(s_t)/p_theta(s_t); the conditional variance is what one sampled
-    product adds on top. NaN where p_theta(s_t) = 0 (no condition to take).
+    product adds on top. NaN where p_theta(s_t) = 0 (no condition to take). Each
+    state's moments are taken in log space, so one state's E[W^2] overflowing
+    float64 leaves the others exact; where a state's own E[W^2 | s_t] overflows it
+    is inf, and its variance inf (nan if E[W | s_t]^2 overflows too).
     """
     _check_pair(mdp, policy, behavior)
     d = exact.state_distributions(mdp, behavior)
-    joint = [_joint(mdp, _ratio_power_kernel(policy, behavior, k)) for k in (1, 2)]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(d > 0, joint[0] / d, np.nan)
-        second = np.where(d > 0, joint[1] / d, np.nan)
-    return mean, second - mean ** 2
+    moments = []
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        log_d = np.log(d)
+        for k in (1, 2):
+            log_joint = _log_forward(mdp, _ratio_power_kernel(policy, behavior, k))
+            moments.append(np.where(d > 0, np.exp(log_joint - log_d), np.nan))
+        mean, second = moments
+        return mean, second - mean ** 2
 
 
 def state_marginal_ratio(mdp: FiniteMDP, policy: SoftmaxPolicy,

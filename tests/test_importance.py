@@ -254,6 +254,28 @@ def test_moments_beyond_float64_become_inf_without_warnings():
     assert np.isinf(var[-1, 0])
 
 
+def test_one_state_overflowing_leaves_the_other_states_conditional_moments_exact():
+    """Two absorbing states, each the start with probability 1/2, T = 1100. In state 0 the
+    behaviour is (1/2, 1/2) and the target always takes action 0, so E[W_{1:t-1} | s_t = 0] = 1
+    and E[W_{1:t-1}^2 | s_t = 0] = 2^(t-1), beyond float64 for t > 1024. In state 1 the two
+    policies agree: W_{1:t-1} = 1 on every path, mean 1 and variance 0 at every t. With one
+    scale per time step, state 1's share of the row underflowed and its variance came out
+    nan (0 x inf) where state 0's second moment overflowed.
+    """
+    P = np.zeros((2, 2, 2))
+    P[0, :, 0] = P[1, :, 1] = 1.0
+    mdp = FiniteMDP([0.5, 0.5], P, np.zeros((2, 2)), 1100)
+    behaviour = SoftmaxPolicy(np.zeros((2, 2)))
+    target = SoftmaxPolicy([[0.0, -1000.0], [0.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")     # state 0's overflow is expected, not a warning
+        mean, var = imp.conditional_prefix_weight_moments(mdp, target, behaviour)
+    np.testing.assert_allclose(mean, 1.0, rtol=1e-12)
+    np.testing.assert_allclose(var[:, 1], 0.0, atol=1e-9)
+    assert var[10, 0] == pytest.approx(2.0 ** 10 - 1, rel=1e-12)
+    assert np.isinf(var[-1, 0])
+
+
 def test_conditional_moments_and_marginal_ratio():
     mdp, target, behaviour = random_case(9)
     mean, var = imp.conditional_prefix_weight_moments(mdp, target, behaviour)
