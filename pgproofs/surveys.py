@@ -158,26 +158,28 @@ def draw(config: dict):
     return _kind(config)[0](config, rng)
 
 
-def _cases(config: dict, n: int, seed: int, first_index: int, measure: bool):
-    """(job, result) for the n cases of a survey drawn from numpy seed ``seed`` in order,
-    each case drawn once; result is None unless ``measure``."""
+def _cases(config: dict, n: int, seed: int, first_index: int,
+           measure: bool) -> tuple[list[Job], list[dict]]:
+    """The jobs of the n cases of a survey drawn from numpy seed ``seed`` in order and, if
+    ``measure``, their results (else no results), each case drawn once."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n: must be an integer >= 1, got {n!r}")
     drawer, _, measure_case = _kind(config)
     rng = np.random.default_rng(seed)
-    out = []
+    jobs, results = [], []
     for i in range(n):
-        job = Job(first_index + i, dict(config, rng_state=rng.bit_generator.state), i)
+        jobs.append(Job(first_index + i, dict(config, rng_state=rng.bit_generator.state), i))
         case = drawer(config, rng)  # also advances the stream past this case
-        out.append((job, measure_case(config, case) if measure else None))
-    return out
+        if measure:
+            results.append(measure_case(config, case))
+    return jobs, results
 
 
 def case_jobs(config: dict, n: int, seed: int, first_index: int = 0) -> list[Job]:
     """n jobs, one per case of a survey drawn from numpy seed ``seed`` in order: each job's
     config is ``config`` plus the stream state where its case starts, its seed the case
     number. Indices start at first_index (to concatenate surveys into one grid)."""
-    return [job for job, _ in _cases(config, n, seed, first_index, measure=False)]
+    return _cases(config, n, seed, first_index, measure=False)[0]
 
 
 def _reduce_variance_config(seed: int) -> dict:
@@ -191,23 +193,27 @@ def _offpolicy_configs(distances: Sequence[float], seed: int) -> list[dict]:
              "sizes": OFFPOLICY_SIZES} for i, distance in enumerate(distances)]
 
 
-def _survey(configs: Sequence[dict], n: int, first_index: int, measure: bool):
-    pairs = []
+def _survey(configs: Sequence[dict], n: int, first_index: int,
+            measure: bool) -> tuple[list[Job], list[dict]]:
+    """Each config's n cases (from its own seed), one grid after the other."""
+    jobs, results = [], []
     for config in configs:
-        pairs += _cases(config, n, config["seed"], first_index + len(pairs), measure)
-    return pairs
+        more_jobs, more_results = _cases(config, n, config["seed"], first_index + len(jobs),
+                                         measure)
+        jobs += more_jobs
+        results += more_results
+    return jobs, results
 
 
 def reduce_variance_jobs(n: int, seed: int, first_index: int = 0) -> list[Job]:
     """VR-4/VR-6: n random small MDPs from numpy seed ``seed`` (offset included)."""
-    return [job for job, _ in _survey([_reduce_variance_config(seed)], n, first_index, False)]
+    return _survey([_reduce_variance_config(seed)], n, first_index, measure=False)[0]
 
 
 def offpolicy_jobs(distances: Sequence[float], n_cases: int, seed: int,
                    first_index: int = 0) -> list[Job]:
     """IS-5: n_cases per distance; distance i draws from its own seed, seed + 1000 i."""
-    return [job for job, _ in _survey(_offpolicy_configs(distances, seed), n_cases,
-                                      first_index, False)]
+    return _survey(_offpolicy_configs(distances, seed), n_cases, first_index, measure=False)[0]
 
 
 def reduce_variance_survey(n: int, seed: int) -> tuple[list[Job], list[dict]]:
@@ -217,16 +223,14 @@ def reduce_variance_survey(n: int, seed: int) -> tuple[list[Job], list[dict]]:
     the jobs draws every case to find where the next one starts; drawing is a
     third of a case's cost).
     """
-    pairs = _survey([_reduce_variance_config(seed)], n, 0, True)
-    return [job for job, _ in pairs], [result for _, result in pairs]
+    return _survey([_reduce_variance_config(seed)], n, 0, measure=True)
 
 
 def offpolicy_survey(distances: Sequence[float], n_cases: int,
                      seed: int) -> tuple[list[Job], list[dict]]:
     """``offpolicy_jobs(distances, n_cases, seed)`` and their results, run here in order,
     each case drawn once (as ``reduce_variance_survey``)."""
-    pairs = _survey(_offpolicy_configs(distances, seed), n_cases, 0, True)
-    return [job for job, _ in pairs], [result for _, result in pairs]
+    return _survey(_offpolicy_configs(distances, seed), n_cases, 0, measure=True)
 
 
 def job_function(config: dict) -> Callable[[dict, int], dict]:

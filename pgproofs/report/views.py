@@ -199,6 +199,11 @@ def _view(item: Mapping[str, Any], uid: str, lang: str) -> dict[str, Any]:
     raise ValueError(f"kind: unknown evidence kind {kind!r}")
 
 
+#: What viewing or plotting a malformed evidence item raises: evidence_item shows it as an
+#: error in the item's place; the prerender steps leave such an item to it.
+_MALFORMED = (ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
 def _svg_job(item: Mapping[str, Any], uid: str) -> tuple[str, str]:
     """(canonical JSON, salt) of a localised curve item: what _cached_svg renders it from."""
     return json.dumps(item, sort_keys=True, ensure_ascii=False), f"pgproofs-{uid}"
@@ -211,7 +216,7 @@ def curve_job(item: Any, uid: str, lang: str = "en") -> tuple[str, str] | None:
         return None
     try:
         return _svg_job(localised(item, lang), uid)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+    except _MALFORMED:
         return None  # the page build shows the error in its place
 
 
@@ -229,7 +234,7 @@ def _cached_svg(item_json: str, salt: str) -> str:
 def _render_or_none(job: tuple[str, str]) -> str | None:
     try:
         return curve_svg(json.loads(job[0]), salt=job[1])
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+    except _MALFORMED:
         return None  # the page build renders it again and shows the error in its place
 
 
@@ -259,7 +264,7 @@ def evidence_item(item: Any, uid: str, lang: str = "en") -> dict[str, Any]:
                 "raw": fmt(item)[:2000], "test": None, "note": None, "untranslated": False}
     try:
         return _view(localised(item, lang), uid, lang)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+    except _MALFORMED as exc:
         return {"kind": "error", "error": text("render.failed", lang, kind=item.get("kind")),
                 "detail": str(exc),
                 "raw": json.dumps(item, ensure_ascii=False)[:2000],
